@@ -1,0 +1,33 @@
+"""converter: Keras Conv1D models to TFLite and ONNX, with parity proven on real runtimes.
+
+The public surface is what `__all__` lists; heavy libraries load only when `convert` runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from converter.artifacts import Artifact, ConvertResult, OutputComparison, ParityCheck
+from converter.errors import ConverterError, InternalError
+from converter.options import ConvertOptions
+
+if TYPE_CHECKING:
+    from converter.source import Source
+
+__all__ = [
+    "Artifact",
+    "ConvertOptions",
+    "ConvertResult",
+    "ConverterError",
+    "InternalError",
+    "OutputComparison",
+    "ParityCheck",
+    "convert",
+]
+
+
+def convert(source: Source | Any, options: ConvertOptions | None = None) -> ConvertResult:
+    """See `converter.api.convert`."""
+    from converter.api import convert as run
+
+    return run(source, options)

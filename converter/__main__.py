@@ -1,0 +1,5 @@
+"""`python -m converter` is the CLI."""
+
+from converter.cli import main
+
+main()

@@ -1,0 +1,198 @@
+"""The frozen hand-off types between stages.
+
+Every stage takes and returns these objects and nothing else, so no stage reaches into
+another's internals, and everything but the weights serialises to JSON for the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TensorRef:
+    """One output tensor of one call of a layer (shared layers are called several times)."""
+
+    layer: str
+    call_index: int = 0
+    tensor_index: int = 0
+
+
+@dataclass(frozen=True)
+class LayerCall:
+    """The tensors one call of a layer consumed.
+
+    `list_input` records whether the layer received a list (merges) or a single tensor,
+    since a one-element list and a tensor mean different things to Keras.
+    """
+
+    inputs: tuple[TensorRef, ...]
+    list_input: bool = False
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer in the source's vocabulary until normalisation brings it to Keras 3."""
+
+    name: str
+    class_name: str
+    config: Mapping[str, Any]
+    calls: tuple[LayerCall, ...] = ()
+    weights: tuple[np.ndarray, ...] = ()
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready description without the weight values."""
+        return {
+            "name": self.name,
+            "class_name": self.class_name,
+            "weights": [list(w.shape) for w in self.weights],
+        }
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a model came from and how it was read."""
+
+    path: str
+    sha256: str
+    format: str
+    keras_version: str
+    backend: str = "tensorflow"
+
+
+@dataclass(frozen=True)
+class ModelGraph:
+    """A framework-free DAG of layers: the normalisation IR (DESIGN.md, "The graph")."""
+
+    layers: tuple[Layer, ...]
+    inputs: tuple[TensorRef, ...]
+    outputs: tuple[TensorRef, ...]
+    name: str = "model"
+
+    def layer(self, name: str) -> Layer:
+        """The layer called `name`; a KeyError names the valid ones."""
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(f"no layer {name!r}; layers are {[x.name for x in self.layers]}")
+
+    def consumers(self, name: str) -> list[str]:
+        """Names of the layers that read any output of layer `name`."""
+        return [
+            x.name for x in self.layers if any(r.layer == name for c in x.calls for r in c.inputs)
+        ]
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One model input as the parity stage must feed it.
+
+    `shape` includes the batch axis; None marks a dynamic axis. `int_range` is set when the
+    input feeds an Embedding, so synthetic data draws valid token ids.
+    """
+
+    name: str
+    shape: tuple[int | None, ...]
+    dtype: str
+    int_range: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """What `load` hands on: the graph, where it came from, and how to run the original.
+
+    `reference_loader` names the library that can load the original file for the `keras`
+    reference runtime ("keras" for Keras 3, "tf_keras" for Keras 2 files).
+    """
+
+    graph: ModelGraph
+    provenance: Provenance
+    reference_loader: str
+
+
+@dataclass(frozen=True)
+class PassRecord:
+    """What one normalisation pass did, for the report."""
+
+    name: str
+    modified: bool
+    changes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One exported file."""
+
+    path: str
+    format: str
+    precision: str
+    bytes: int
+    sha256: str
+    op_counts: Mapping[str, int]
+    input_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """An allclose-style bound: |actual - expected| <= atol + rtol * |expected|."""
+
+    atol: float
+    rtol: float
+    why: str
+
+
+@dataclass(frozen=True)
+class OutputComparison:
+    """Evidence for one output of one parity check, never a bare boolean."""
+
+    name: str
+    shape: tuple[int, ...]
+    max_abs: float
+    max_rel: float
+    mean_abs: float
+    cosine: float
+    required_atol: float
+    required_rtol: float
+    top1_agreement: float | None
+    passed: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ParityCheck:
+    """One runtime on one artifact, against the reference outputs."""
+
+    runtime: str
+    artifact: str
+    status: str
+    max_abs: float | None = None
+    max_rel: float | None = None
+    reason: str = ""
+    tolerance: Tolerance | None = None
+    outputs: tuple[OutputComparison, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        """True only for a check that ran and met its tolerance."""
+        return self.status == "passed"
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    """What `converter.convert` returns to a deployment script."""
+
+    passed: bool
+    exit_code: int
+    provenance: Provenance
+    passes: tuple[PassRecord, ...]
+    artifacts: tuple[Artifact, ...]
+    parity: tuple[ParityCheck, ...]
+    report_path: str
+    report: Mapping[str, Any]

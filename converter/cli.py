@@ -1,0 +1,79 @@
+"""The command line: flags -> options dataclass -> api -> summary -> exit code.
+
+Only click, rich and the options module are imported at the top, so `converter --help`
+answers without loading TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from converter.errors import EXIT_MODEL_ERROR, ConverterError
+from converter.options import DEFAULT_RUNTIMES, PRECISIONS, TARGETS, ConvertOptions
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="converter")
+def main() -> None:
+    """Convert Keras Conv1D models to TFLite and ONNX, with a parity report."""
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path), default=None,
+              help="Where the artifacts and report.json go [default: ./<model stem>-converted].")
+@click.option("--to", "to", multiple=True, type=click.Choice(TARGETS), default=TARGETS,
+              show_default=True, help="Export target; repeat for several.")
+@click.option("--precision", multiple=True, type=click.Choice(PRECISIONS), default=("fp32",),
+              show_default=True, help="TFLite precision; repeat for several.")
+@click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset.")
+@click.option("--runtime", "runtimes", multiple=True, default=DEFAULT_RUNTIMES,
+              show_default=True, help="Parity runtime; repeat for several.")
+@click.option("--inputs", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default=None, help=".npz of parity inputs keyed by input name (or x, x0..xN).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of synthetic inputs.")
+@click.option("--timeout", "timeout_s", type=float, default=300.0, show_default=True,
+              help="Seconds each runtime's worker may take.")
+@click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
+def convert(model: Path, output_dir: Path | None, as_json: bool, **flags: object) -> None:
+    """Convert MODEL (.keras or .h5), export, verify parity, write a report."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        options = ConvertOptions(output_dir=output_dir or Path(f"{model.stem}-converted"),
+                                 **flags)  # type: ignore[arg-type]
+        from converter.api import convert as run_convert
+
+        quiet_libraries()
+        result = run_convert(model, options)
+    except ConverterError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    if as_json:
+        click.echo(json.dumps(result.report, indent=2, sort_keys=True))
+    else:
+        from converter.report.terminal import print_summary
+
+        print_summary(result.report)
+        for artifact in result.artifacts:
+            click.echo(f"wrote {options.output_dir / artifact.path}")
+        click.echo(f"report {result.report_path}")
+    sys.exit(result.exit_code)
+
+
+def quiet_libraries() -> None:
+    """Silence TensorFlow's and tf2onnx's Python loggers; our report says what matters."""
+    import logging
+
+    for name in ("tensorflow", "absl", "tf2onnx", "h5py"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+__all__ = ["EXIT_MODEL_ERROR", "main"]

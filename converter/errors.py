@@ -1,0 +1,75 @@
+"""User-facing errors, each carrying the exit code DESIGN.md assigns to its stage.
+
+`ConverterError` is the one root the CLI catches: its message is printed as one line and its
+`exit_code` becomes the process status. `InternalError` is kept apart on purpose: it marks a
+bug in this tool, so the CLI lets it keep its traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+EXIT_OK = 0
+EXIT_PARITY_FAILED = 1
+EXIT_USAGE = 2
+EXIT_MODEL_ERROR = 3
+EXIT_RUNTIME_UNAVAILABLE = 4
+
+
+class ConverterError(Exception):
+    """A problem with the user's input or environment, explained in one line."""
+
+    exit_code: int = EXIT_MODEL_ERROR
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(ConverterError):
+    """Options that contradict each other or name things that do not exist."""
+
+    exit_code = EXIT_USAGE
+
+
+class LoadError(ConverterError):
+    """The source could not be read as a Keras model."""
+
+
+class UnsupportedLayersError(LoadError):
+    """One or more layers cannot be handled; lists every one of them at once."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]], remedy: str) -> None:
+        listed = "; ".join(f"{name} ({why})" for name, why in problems)
+        super().__init__(f"unsupported layers: {listed}. {remedy}")
+        self.problems = tuple(problems)
+
+
+class NormalizeError(ConverterError):
+    """A normalisation pass could not bring the graph to canonical Keras 3 form."""
+
+    def __init__(self, pass_name: str, done: Sequence[str], message: str) -> None:
+        before = ", ".join(done) if done else "none"
+        super().__init__(f"pass {pass_name} failed: {message} (passes already applied: {before})")
+        self.pass_name = pass_name
+
+
+class BuildError(ConverterError):
+    """The normalised graph could not be instantiated as a Keras 3 model."""
+
+
+class ExportError(ConverterError):
+    """An exporter (TFLite converter, tf2onnx) refused the model."""
+
+
+class RuntimeUnavailableError(ConverterError):
+    """A runtime the user required explicitly cannot run on this machine."""
+
+    exit_code = EXIT_RUNTIME_UNAVAILABLE
+
+
+class InternalError(Exception):
+    """A bug in converter itself: never caused by user input, never swallowed."""

@@ -1,0 +1,50 @@
+"""TFLite export: builtin ops only, so the file runs on every LiteRT build and delegate."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from converter.errors import ExportError
+from converter.stderr_capture import captured_stderr
+
+
+def to_tflite(function: Any, model: Any, precision: str) -> bytes:
+    """Convert the serving function to a .tflite flatbuffer at the given precision.
+
+    The function is frozen first, so weights become constants the converter can fold
+    (left as resource variables they cost a VAR_HANDLE and READ_VARIABLE op each).
+    The converter's MLIR diagnostics are captured and the first error line becomes the
+    message, instead of a page of call sites on the user's terminal.
+    """
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    if precision != "fp32":
+        raise ExportError(f"TFLite precision {precision} is not supported yet")
+    frozen = convert_variables_to_constants_v2(function.get_concrete_function())
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    failure = None
+    with captured_stderr() as log:
+        try:
+            data = bytes(converter.convert())
+        except Exception as exc:  # the converter raises its own ConverterError/RuntimeError
+            failure = str(exc)
+    if failure is not None:
+        reason = first_error(failure + "\n" + log.text)
+        raise ExportError(f"the TFLite converter refused the model: {reason}")
+    return data
+
+
+def first_error(text: str) -> str:
+    """The first op-level error of an MLIR diagnostic dump, without its call-site noise."""
+    op_error = re.search(r"'(?:tf|tfl)\.\w+' op [^\n]*", text)
+    if op_error:
+        return op_error.group(0)[:300]
+    for line in text.splitlines():
+        if "error:" in line:
+            return line[line.index("error:") + len("error:"):].strip()[:300]
+    return text.strip().splitlines()[0][:300] if text.strip() else "no reason given"

@@ -1,0 +1,74 @@
+"""Read a Keras 3 `.keras` archive: config.json, metadata.json and model.weights.h5."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import h5py
+
+from converter.artifacts import ModelGraph
+from converter.errors import LoadError
+from converter.load.config_graph import graph_from_config
+from converter.load.weights import keras3_weights
+
+# A config or weights file beyond these sizes is not a Conv1D model but a decompression bomb
+# or a mistake; refuse it before inflating it.
+MAX_CONFIG_BYTES = 64 << 20
+MAX_WEIGHTS_BYTES = 4 << 30
+
+
+def read_member(archive: zipfile.ZipFile, name: str, limit: int, path: Path) -> bytes:
+    """One archive member, refusing missing and oversized ones."""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        found = ", ".join(archive.namelist()[:5]) or "nothing"
+        raise LoadError(
+            f"{path}: the zip has no {name} (it holds {found}); expected a Keras 3 .keras file"
+        ) from None
+    if info.file_size > limit:
+        raise LoadError(f"{path}: {name} would inflate to {info.file_size} bytes; refusing")
+    return archive.read(name)
+
+
+def read_keras_zip(path: Path) -> tuple[ModelGraph, str]:
+    """The graph and Keras version of a `.keras` file."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config_bytes = read_member(archive, "config.json", MAX_CONFIG_BYTES, path)
+            meta_bytes = read_member(archive, "metadata.json", MAX_CONFIG_BYTES, path)
+            weight_bytes = read_member(archive, "model.weights.h5", MAX_WEIGHTS_BYTES, path)
+    except zipfile.BadZipFile as exc:
+        raise LoadError(f"{path}: is not a readable zip archive ({exc})") from None
+    config = parse_json(config_bytes, path, "config.json")
+    metadata = parse_json(meta_bytes, path, "metadata.json")
+    try:
+        with h5py.File(io.BytesIO(weight_bytes), "r") as handle:
+            weights = keras3_weights(handle, layer_classes(config))
+    except OSError as exc:
+        raise LoadError(f"{path}: model.weights.h5 is not readable HDF5 ({exc})") from None
+    return graph_from_config(config, weights), str(metadata.get("keras_version", "unknown"))
+
+
+def layer_classes(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, class name) of the model's layers in config order, for weight-group lookup."""
+    entries = config.get("config", {}).get("layers", [])
+    return [
+        (str(e.get("config", {}).get("name") or e.get("name")), str(e.get("class_name")))
+        for e in entries if isinstance(e, dict)
+    ]
+
+
+def parse_json(data: bytes, path: Path, member: str) -> dict[str, Any]:
+    """A JSON object from an archive member, or a LoadError naming the member."""
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LoadError(f"{path}: {member} is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise LoadError(f"{path}: {member} holds {type(value).__name__}, expected an object")
+    return value

@@ -1,0 +1,127 @@
+"""Read layer weights from HDF5 with h5py alone, in the order Keras 3's `layer.weights` uses.
+
+Two layouts exist:
+- Keras 2 / tf.keras / Keras 3 legacy `.h5`: a group per layer name whose `weight_names`
+  attribute lists the datasets in weight order.
+- Keras 3 `model.weights.h5` (inside a `.keras` zip): a group per layer *path*
+  (`layers/conv1d_1`), the real layer name in its `vars` group's `name` attribute, and
+  sub-layers (a Bidirectional's forward and backward LSTM) as child groups. HDF5 lists
+  children alphabetically, so composite layers need the child order Keras creates them in.
+"""
+
+from __future__ import annotations
+
+import re
+
+import h5py
+import numpy as np
+
+from converter.errors import LoadError
+
+# Sub-layer attributes in the order Keras 3 creates (and lists the weights of) them; any
+# other child follows, alphabetically.
+CHILD_ORDER = (
+    "forward_layer",
+    "backward_layer",
+    "layer",
+    "cell",
+    "query_dense",
+    "key_dense",
+    "value_dense",
+    "output_dense",
+)
+
+
+def text_attr(node: h5py.Group | h5py.File, key: str) -> str | None:
+    """A string attribute, decoded whether h5py stored it as bytes or str."""
+    if key not in node.attrs:
+        return None
+    value = node.attrs[key]
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def name_list(node: h5py.Group, key: str) -> list[str]:
+    """An attribute holding a list of names (`layer_names`, `weight_names`)."""
+    if key not in node.attrs:
+        return []
+    return [n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in node.attrs[key]]
+
+
+def legacy_weights(root: h5py.Group) -> dict[str, tuple[np.ndarray, ...]]:
+    """Weights from the Keras 1/2 layout: `layer_names` and per-layer `weight_names`."""
+    weights: dict[str, tuple[np.ndarray, ...]] = {}
+    for name in name_list(root, "layer_names"):
+        if name not in root:
+            raise LoadError(f"weights of layer {name} are listed in layer_names but missing")
+        group = root[name]
+        arrays = []
+        for weight_name in name_list(group, "weight_names"):
+            if weight_name not in group:
+                raise LoadError(f"layer {name}: weight {weight_name} is listed but missing")
+            arrays.append(np.asarray(group[weight_name][()]))
+        weights[name] = tuple(arrays)
+    return weights
+
+
+def keras3_weights(
+    root: h5py.File, layers: list[tuple[str, str]]
+) -> dict[str, tuple[np.ndarray, ...]]:
+    """Weights from a Keras 3 `model.weights.h5`, keyed by the real layer names.
+
+    `layers` is the model's (name, class name) list in config order. Keras 3 records each
+    layer's name in its `vars` group; tf.keras' own `.keras` writer does not, and then the
+    group path is Keras' generated one (snake_case class name, `_1`, `_2` for repeats).
+    """
+    if "layers" not in root:
+        return {}
+    generated = dict(zip(saving_paths([c for _, c in layers]), (n for n, _ in layers)))
+    weights: dict[str, tuple[np.ndarray, ...]] = {}
+    for path, group in root["layers"].items():
+        if "layers" in group:
+            raise LoadError(
+                f"layer group {path} is a nested model; nested models are not supported yet: "
+                "rebuild the model flat (one Functional model) and save it again"
+            )
+        name = text_attr(group["vars"], "name") if "vars" in group else None
+        weights[name or generated.get(path, path)] = tuple(collect_vars(group))
+    return weights
+
+
+def saving_paths(class_names: list[str]) -> list[str]:
+    """The group names Keras' `.keras` writer gives layers of these classes, in order."""
+    used: dict[str, int] = {}
+    paths = []
+    for class_name in class_names:
+        base = re.sub(r"([a-z])([A-Z])", r"\1_\2", re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name))
+        base = base.lower()
+        if base in used:
+            used[base] += 1
+            paths.append(f"{base}_{used[base]}")
+        else:
+            used[base] = 0
+            paths.append(base)
+    return paths
+
+
+def collect_vars(group: h5py.Group) -> list[np.ndarray]:
+    """A layer's own variables in index order, then its sub-layers' in creation order."""
+    arrays: list[np.ndarray] = []
+    if "vars" in group:
+        own = group["vars"]
+        arrays.extend(np.asarray(own[key][()]) for key in sorted(own.keys(), key=int))
+    children = sorted(
+        (k for k in group.keys() if k != "vars"),
+        key=lambda k: (CHILD_ORDER.index(k) if k in CHILD_ORDER else len(CHILD_ORDER), k),
+    )
+    for child in children:
+        arrays.extend(collect_vars(group[child]))
+    return arrays
+
+
+def weights_root(handle: h5py.File) -> h5py.Group:
+    """The group holding per-layer weights in a legacy file (full model or weights only)."""
+    root = handle["model_weights"] if "model_weights" in handle else handle
+    if not isinstance(root, h5py.Group) or "layer_names" not in root.attrs:
+        raise LoadError("the HDF5 file has no Keras weights (no layer_names attribute)")
+    return root
+

@@ -1,0 +1,31 @@
+"""Normalize stage: bring a graph in any Keras dialect to canonical Keras 3 vocabulary.
+
+DEFAULT_PASSES is the documentation of the stage: the passes, in the order they run.
+"""
+
+from __future__ import annotations
+
+from converter.artifacts import ModelGraph, PassRecord
+from converter.normalize import (
+    canonical_tuples,
+    dtype_names,
+    input_batch_shape,
+    keras2_drift,
+    remove_inference_identity,
+)
+from converter.normalize._infra import Pass, PassResult, run_passes
+
+__all__ = ["DEFAULT_PASSES", "Pass", "PassResult", "normalize"]
+
+DEFAULT_PASSES: tuple[Pass, ...] = (
+    input_batch_shape.PASS,
+    dtype_names.PASS,
+    keras2_drift.PASS,
+    canonical_tuples.PASS,
+    remove_inference_identity.PASS,
+)
+
+
+def normalize(graph: ModelGraph) -> tuple[ModelGraph, list[PassRecord]]:
+    """Run DEFAULT_PASSES over the graph."""
+    return run_passes(graph, DEFAULT_PASSES)

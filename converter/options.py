@@ -1,0 +1,65 @@
+"""Options of each command, as frozen dataclasses that map one-to-one to CLI flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from converter.errors import UsageError
+
+TARGETS = ("tflite", "onnx")
+PRECISIONS = ("fp32",)
+DEFAULT_RUNTIMES = ("keras", "tflite-xnnpack", "ort-cpu")
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    """What `converter convert` does.
+
+    Attributes:
+        output_dir: where artifacts and report.json go; created only on success of loading.
+        to: export targets, any of TARGETS.
+        precision: TFLite precisions (fp32 for now).
+        opset: ONNX opset handed to tf2onnx.
+        runtimes: parity runtimes by registry name; the first reference one is the baseline.
+        inputs: an .npz of parity inputs; None draws seeded synthetic ones.
+        seed: seed of the synthetic inputs.
+        batch_size: batch of the synthetic inputs.
+        lengths: sequence lengths tried for inputs whose length is dynamic.
+        timeout_s: time limit of each runtime's worker process.
+    """
+
+    output_dir: Path = Path("converted")
+    to: tuple[str, ...] = TARGETS
+    precision: tuple[str, ...] = ("fp32",)
+    opset: int = 17
+    runtimes: tuple[str, ...] = DEFAULT_RUNTIMES
+    inputs: Path | None = None
+    seed: int = 0
+    batch_size: int = 2
+    lengths: tuple[int, ...] = (32, 97)
+    timeout_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        unknown = [t for t in self.to if t not in TARGETS]
+        if unknown or not self.to:
+            raise UsageError(f"--to must name one or more of {', '.join(TARGETS)}; received {self.to}")
+        bad = [p for p in self.precision if p not in PRECISIONS]
+        if bad or not self.precision:
+            raise UsageError(
+                f"--precision must be one of {', '.join(PRECISIONS)}; received {self.precision}"
+            )
+        if not 9 <= self.opset <= 18:
+            raise UsageError(f"--opset must be between 9 and 18 (tf2onnx 1.17); received {self.opset}")
+        if self.batch_size < 1 or any(n < 1 for n in self.lengths) or not self.lengths:
+            raise UsageError(
+                f"batch size and lengths must be positive; received batch_size={self.batch_size}, "
+                f"lengths={self.lengths}"
+            )
+        if not [r for r in self.runtimes if r != "keras"]:
+            raise UsageError(
+                f"--runtime must name at least one runtime besides the keras reference; "
+                f"received {self.runtimes}"
+            )
+        if self.timeout_s <= 0:
+            raise UsageError(f"--timeout must be positive; received {self.timeout_s}")

@@ -1,0 +1,71 @@
+"""The JSON report (schema "converter.report/1"): the record every rendering reads."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from typing import Any
+
+from converter.artifacts import Artifact, ParityCheck, PassRecord, Provenance
+from converter.options import ConvertOptions
+
+SCHEMA = "converter.report/1"
+LIBRARIES = ("converter", "tensorflow", "keras", "tf-keras", "tf2onnx", "onnx", "onnx-ir",
+             "onnxruntime", "ai-edge-litert", "numpy", "h5py")
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries that shape the artifacts (read without import)."""
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses, tuples and paths as JSON values; NaN and inf as strings (JSON has none)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def build_report(
+    *,
+    provenance: Provenance,
+    passes: Sequence[PassRecord],
+    artifacts: Sequence[Artifact],
+    reference: Mapping[str, Any],
+    parity: Sequence[ParityCheck],
+    inputs: Mapping[str, Any],
+    options: ConvertOptions,
+    timings: Mapping[str, float],
+    exit_code: int,
+) -> dict[str, Any]:
+    """Assemble the report; `passed` is true only when every check passed."""
+    return {
+        "schema": SCHEMA,
+        "passed": exit_code == 0,
+        "exit_code": exit_code,
+        "source": jsonable(provenance),
+        "passes": jsonable(passes),
+        "artifacts": jsonable(artifacts),
+        "reference": jsonable(reference),
+        "parity": jsonable(parity),
+        "inputs": jsonable(inputs),
+        "options": jsonable(options),
+        "versions": library_versions(),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }

@@ -1,0 +1,42 @@
+"""The closing summary table on the terminal, rendered from the report dict."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+STYLE = {"passed": "green", "failed": "red", "crashed": "red", "timeout": "red",
+         "skipped": "yellow"}
+
+
+def number(value: Any) -> str:
+    """A compact figure for the table."""
+    return "-" if value is None else (f"{value:.2e}" if isinstance(value, float) else str(value))
+
+
+def summary_table(report: Mapping[str, Any]) -> Table:
+    """One row per runtime x artifact with its verdict and error figures."""
+    verdict = "[green]PASSED[/]" if report["passed"] else "[red]NOT PASSED[/]"
+    table = Table(title=f"parity of {report['source']['path']}: {verdict}")
+    for column in ("runtime", "artifact", "status", "max abs", "max rel", "atol/rtol"):
+        table.add_column(column, no_wrap=column != "artifact", overflow="fold")
+    table.add_column("note", overflow="fold")
+    for check in report["parity"]:
+        tol = check.get("tolerance") or {}
+        table.add_row(
+            check["runtime"], check["artifact"],
+            f"[{STYLE.get(check['status'], 'white')}]{check['status']}[/]",
+            number(check.get("max_abs")), number(check.get("max_rel")),
+            f"{tol['atol']:g}/{tol['rtol']:g}" if tol else "-",
+            check.get("reason", ""),
+        )
+    return table
+
+
+def print_summary(report: Mapping[str, Any], console: Console | None = None) -> None:
+    """Print the table and where the artifacts went."""
+    console = console or Console()
+    console.print(summary_table(report))

@@ -1,0 +1,38 @@
+"""Write outputs beside their destination, publish them only when everything succeeded.
+
+Files are written into a hidden staging directory next to OUTDIR (same filesystem, so the
+final `os.replace` of each file is atomic); a failure removes the staging directory and
+leaves OUTDIR exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from converter.errors import UsageError
+
+
+@contextmanager
+def staging(output_dir: Path) -> Iterator[Path]:
+    """Yield a staging directory; on normal exit move its files into `output_dir`."""
+    output_dir = output_dir.absolute()
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UsageError(f"-o {output_dir}: exists and is not a directory")
+    parent = output_dir.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.staging-", dir=parent))
+    except OSError as exc:
+        raise UsageError(f"-o {output_dir}: cannot write there ({exc.strerror or exc})") from None
+    try:
+        yield stage
+        output_dir.mkdir(exist_ok=True)
+        for item in sorted(stage.iterdir()):
+            os.replace(item, output_dir / item.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

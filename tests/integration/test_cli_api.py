@@ -1,0 +1,98 @@
+"""The CLI's exit codes and messages, the API on a live model, and sample regeneration."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from converter.artifacts import Tolerance
+from converter.cli import main
+from converter.verify import tolerances
+from tests.conftest import ROOT, sample
+
+pytestmark = pytest.mark.tf
+
+
+def test_cli_convert_writes_artifacts_and_exits_zero(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["convert", str(sample("text_conv1d.h5")), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "PASSED" in result.output and "tflite-xnnpack" in result.output
+    assert f"wrote {out / 'text_conv1d.tflite'}" in result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "report.json", "text_conv1d.onnx", "text_conv1d.tflite",
+    ]
+
+
+def test_cli_parity_failure_exits_one(tmp_path: Path, monkeypatch) -> None:
+    # A zero tolerance cannot be met by onnxruntime's reordered fp32 sums on this model.
+    monkeypatch.setitem(tolerances.TOLERANCES, ("ort-cpu", "fp32"), Tolerance(0.0, 0.0, "test"))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["convert", str(sample("ecg_classifier.keras")), "-o", str(out), "--seed", "3"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "NOT PASSED" in result.output and "failed" in result.output
+    assert (out / "report.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "missing.keras", "missing.keras: no such file"),
+        (lambda d: d, "is a directory"),
+        (lambda d: (d / "t.h5").write_text("hello") and d / "t.h5", "found text starting with"),
+    ],
+    ids=["missing", "directory", "text-h5"],
+)
+def test_cli_bad_input_exit_3_one_line_nothing_written(tmp_path: Path, make, message) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["convert", str(make(src)), "-o", str(out)])
+    assert result.exit_code == 3
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert "Traceback" not in result.output
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+
+
+def test_cli_unsupported_model_exit_3_names_the_cause(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["convert", str(sample("conv_bilstm.keras")), "-o", str(out)])
+    assert result.exit_code == 3
+    assert "the TFLite converter refused the model: 'tf.TensorListReserve' op" in result.output
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_api_converts_a_live_keras_model(tmp_path: Path) -> None:
+    import keras
+
+    from converter import ConvertOptions, convert
+
+    x = keras.Input((12, 2), name="signal")
+    y = keras.layers.Conv1D(3, 5, padding="causal", name="conv")(x)
+    model = keras.Model(x, keras.layers.GlobalAveragePooling1D(name="gap")(y), name="live")
+    result = convert(model, ConvertOptions(output_dir=tmp_path / "out"))
+    assert result.passed and result.exit_code == 0
+    assert result.provenance.path == "<in-memory keras.Model live>"
+    assert [a.path for a in result.artifacts] == ["live.tflite", "live.onnx"]
+    assert [c.status for c in result.parity] == ["passed", "passed"]
+
+
+def test_samples_regenerate_bit_for_bit(tmp_path: Path) -> None:
+    names = ["text_conv1d", "kernel_forms", "channels_first"]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_samples.py"), "--out", str(tmp_path),
+         "--only", *names],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in names:
+        for ext in ("keras", "h5"):
+            assert (tmp_path / f"{name}.{ext}").read_bytes() == sample(f"{name}.{ext}").read_bytes()

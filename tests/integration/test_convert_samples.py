@@ -1,0 +1,79 @@
+"""End to end on the sample models: artifacts, report contract, parity numbers, op counts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from converter.normalize import normalize
+from sample_models.catalogue import CATALOGUE
+from tests.integration.conftest import SUPPORTED_FILES
+
+pytestmark = pytest.mark.tf
+
+# Convolution ops each Keras layer class must become (no more, no fewer).
+TFLITE_CONV_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV")
+ONNX_CONV_OPS = ("Conv", "ConvTranspose")
+CONVS_PER_LAYER = {"Conv1D": 1, "SeparableConv1D": 2, "Conv1DTranspose": 1}
+
+
+@pytest.mark.parametrize("name", SUPPORTED_FILES)
+def test_artifacts_and_report_contract(converted, name: str) -> None:
+    result, out = converted[name]
+    stem = name.rsplit(".", 1)[0]
+    assert result.passed and result.exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"{stem}.tflite", f"{stem}.onnx", "report.json"]
+    )
+    report = json.loads((out / "report.json").read_text())
+    assert report == json.loads(json.dumps(result.report))
+    assert report["schema"] == "converter.report/1" and report["passed"] is True
+    source = report["source"]
+    assert source["format"] == ("keras-v3" if name.endswith(".keras") else "keras2-h5")
+    assert source["sha256"] == hashlib.sha256(
+        Path(source["path"]).read_bytes()
+    ).hexdigest()
+    assert {p["name"] for p in report["passes"]} >= {"canonical_tuples", "keras2_drift"}
+    assert all(isinstance(p["modified"], bool) for p in report["passes"])
+    for artifact in report["artifacts"]:
+        data = (out / artifact["path"]).read_bytes()
+        assert artifact["bytes"] == len(data)
+        assert artifact["sha256"] == hashlib.sha256(data).hexdigest()
+        assert artifact["precision"] == "fp32" and artifact["op_counts"]
+    assert report["reference"]["status"] == "ok"
+    assert {(p["runtime"], p["artifact"]) for p in report["parity"]} == {
+        ("tflite-xnnpack", f"{stem}.tflite"), ("ort-cpu", f"{stem}.onnx"),
+    }
+
+
+@pytest.mark.parametrize("name", SUPPORTED_FILES)
+def test_parity_numbers_are_within_the_catalogue_bound(converted, name: str) -> None:
+    result, _ = converted[name]
+    bound = CATALOGUE[name.rsplit(".", 1)[0]].fp32_atol
+    for check in result.parity:
+        assert check.status == "passed", check.reason
+        assert 0.0 <= check.max_abs <= bound
+        assert all(o.passed and o.cosine > 0.999999 for o in check.outputs)
+        assert all(o.top1_agreement in (None, 1.0) for o in check.outputs)
+
+
+@pytest.mark.parametrize("name", SUPPORTED_FILES)
+def test_one_convolution_op_per_convolution(converted, load_sample, name: str) -> None:
+    result, _ = converted[name]
+    graph, _ = normalize(load_sample(name).graph)
+    expected = sum(CONVS_PER_LAYER.get(layer.class_name, 0) for layer in graph.layers)
+    counts = {a.format: a.op_counts for a in result.artifacts}
+    assert sum(counts["tflite"].get(op, 0) for op in TFLITE_CONV_OPS) == expected
+    assert sum(counts["onnx"].get(op, 0) for op in ONNX_CONV_OPS) == expected
+    # Weights are frozen into constants, not read from resource variables.
+    assert "READ_VARIABLE" not in counts["tflite"] and "VAR_HANDLE" not in counts["tflite"]
+
+
+def test_dynamic_length_model_is_checked_at_several_lengths(converted) -> None:
+    result, _ = converted["tcn.keras"]
+    cases = result.report["inputs"]["cases"]
+    assert [c["series"] for c in cases] == [[2, 32, 3], [2, 97, 3]]
+    assert result.artifacts[0].op_counts.get("CONV_2D") == 5

@@ -1,0 +1,47 @@
+"""The CLI's help and every TensorFlow-free module really import no TensorFlow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+TF_FREE = (
+    "converter", "converter.cli", "converter.options", "converter.errors",
+    "converter.artifacts", "converter.load", "converter.normalize", "converter.interface",
+    "converter.verify.compare", "converter.verify.inputs", "converter.verify.tolerances",
+    "converter.verify.runtimes", "converter.report.schema", "converter.report.terminal",
+)
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_library_modules_import_without_tensorflow() -> None:
+    code = (
+        "import importlib, sys\n"
+        f"for m in {TF_FREE!r}: importlib.import_module(m)\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'tf_keras', 'tf2onnx', 'onnxruntime',"
+        " 'ai_edge_litert') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_help_imports_no_tensorflow() -> None:
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from converter.cli import main\n"
+        "r1 = CliRunner().invoke(main, ['--help'])\n"
+        "r2 = CliRunner().invoke(main, ['convert', '--help'])\n"
+        "assert r1.exit_code == 0 and r2.exit_code == 0, (r1.output, r2.output)\n"
+        "assert '--precision' in r2.output and '--opset' in r2.output\n"
+        "print('tensorflow' in sys.modules)\n"
+    )
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

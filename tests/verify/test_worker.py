@@ -1,0 +1,53 @@
+"""A runtime that fails inside its worker is a result; the parent carries on (no TF)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from converter.verify.runner import WorkerJob, run_worker
+
+
+def job(tmp: Path, runtime: str, target: Path) -> WorkerJob:
+    inputs = tmp / "in.npz"
+    np.savez(inputs, **{"0/x": np.zeros((1, 4), np.float32)})
+    return WorkerJob(runtime, str(target), "keras", inputs, 1, ("x",))
+
+
+def test_corrupt_tflite_is_reported_not_raised(tmp_path: Path) -> None:
+    target = tmp_path / "broken.tflite"
+    target.write_bytes(b"TFL3" + bytes(200))
+    outcome = run_worker(job(tmp_path, "tflite-xnnpack", target), tmp_path, 60)
+    assert outcome.status == "crashed"
+    assert outcome.reason.startswith("ValueError")
+
+
+def test_killed_worker_is_reported_with_its_signal(tmp_path: Path, monkeypatch) -> None:
+    target = tmp_path / "m.onnx"
+    target.write_bytes(b"")
+    # The worker process gets SIGSEGV from itself before doing anything.
+    import converter.verify.runner as runner
+
+    real = runner.subprocess.run
+
+    def segfaulting(cmd, **kwargs):
+        code = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
+        return real([cmd[0], "-c", code], **kwargs)
+
+    monkeypatch.setattr(runner.subprocess, "run", segfaulting)
+    outcome = run_worker(job(tmp_path, "ort-cpu", target), tmp_path, 60)
+    assert (outcome.status, outcome.reason) == ("crashed", "crashed: SIGSEGV")
+
+
+def test_hanging_worker_times_out(tmp_path: Path, monkeypatch) -> None:
+    import converter.verify.runner as runner
+
+    real = runner.subprocess.run
+
+    def hanging(cmd, **kwargs):
+        return real([cmd[0], "-c", "import time; time.sleep(30)"], **kwargs)
+
+    monkeypatch.setattr(runner.subprocess, "run", hanging)
+    outcome = run_worker(job(tmp_path, "ort-cpu", tmp_path / "m.onnx"), tmp_path, 1)
+    assert (outcome.status, outcome.reason) == ("timeout", "no result within 1 s")
