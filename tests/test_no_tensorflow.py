@@ -13,9 +13,12 @@ TF_FREE = (
 )
 
 
-def run_python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+def python_prints(code: str) -> str:
+    """Run code in a fresh interpreter (so nothing is imported yet) and return its output."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
 
 
 def test_library_modules_import_without_tensorflow() -> None:
@@ -26,9 +29,7 @@ def test_library_modules_import_without_tensorflow() -> None:
         " 'ai_edge_litert') if m in sys.modules]\n"
         "print(heavy)\n"
     )
-    done = run_python(code)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert python_prints(code) == "[]"
 
 
 def test_help_imports_no_tensorflow() -> None:
@@ -42,6 +43,4 @@ def test_help_imports_no_tensorflow() -> None:
         "assert '--precision' in r2.output and '--opset' in r2.output\n"
         "print('tensorflow' in sys.modules)\n"
     )
-    done = run_python(code)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "False"
+    assert python_prints(code) == "False"
