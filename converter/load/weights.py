@@ -74,7 +74,7 @@ def keras3_weights(
     """
     if "layers" not in root:
         return {}
-    generated = dict(zip(saving_paths([c for _, c in layers]), (n for n, _ in layers)))
+    generated = dict(zip(saving_paths([c for _, c in layers]), (n for n, _ in layers), strict=True))
     weights: dict[str, tuple[np.ndarray, ...]] = {}
     for path, group in root["layers"].items():
         if "layers" in group:

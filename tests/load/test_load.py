@@ -14,8 +14,8 @@ from converter.artifacts import TensorRef
 from converter.errors import LoadError, UnsupportedLayersError
 from converter.load import load_path
 from converter.load.weights import saving_paths
-from tests.conftest import sample
 from sample_models.catalogue import CATALOGUE
+from tests.conftest import sample
 
 PAIRS = sorted(name for name, s in CATALOGUE.items() if s.keras3)
 

@@ -7,8 +7,7 @@ import pytest
 from converter.artifacts import TensorRef
 from converter.errors import NormalizeError
 from converter.interface import input_specs, output_names
-from converter.normalize import DEFAULT_PASSES, normalize
-from converter.normalize import canonical_tuples, keras2_drift
+from converter.normalize import DEFAULT_PASSES, canonical_tuples, keras2_drift, normalize
 from converter.normalize._infra import run_passes
 from sample_models.catalogue import CATALOGUE
 
