@@ -13,8 +13,9 @@ from pathlib import Path
 
 import click
 
-from converter.errors import EXIT_MODEL_ERROR, ConverterError
+from converter.errors import ConverterError
 from converter.options import DEFAULT_RUNTIMES, PRECISIONS, TARGETS, ConvertOptions
+from converter.verify.runtimes import REGISTRY
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,6 +34,7 @@ def main() -> None:
               show_default=True, help="TFLite precision; repeat for several.")
 @click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset.")
 @click.option("--runtime", "runtimes", multiple=True, default=DEFAULT_RUNTIMES,
+              type=click.Choice(sorted(REGISTRY)),
               show_default=True, help="Parity runtime; repeat for several.")
 @click.option("--inputs", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               default=None, help=".npz of parity inputs keyed by input name (or x, x0..xN).")
@@ -76,4 +78,4 @@ def quiet_libraries() -> None:
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
 
-__all__ = ["EXIT_MODEL_ERROR", "main"]
+__all__ = ["main"]

@@ -56,6 +56,13 @@ class ConvertOptions:
                 f"batch size and lengths must be positive; received batch_size={self.batch_size}, "
                 f"lengths={self.lengths}"
             )
+        from converter.verify.runtimes import REGISTRY
+
+        unknown_runtimes = [r for r in self.runtimes if r not in REGISTRY]
+        if unknown_runtimes:
+            raise UsageError(
+                f"unknown runtime {unknown_runtimes[0]!r}; choose from {', '.join(sorted(REGISTRY))}"
+            )
         if not [r for r in self.runtimes if r != "keras"]:
             raise UsageError(
                 f"--runtime must name at least one runtime besides the keras reference; "

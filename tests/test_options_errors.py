@@ -28,9 +28,11 @@ from converter.options import ConvertOptions
         ({"lengths": (16, -1)}, r"lengths=\(16, -1\)"),
         ({"runtimes": ("keras",)}, r"at least one runtime besides the keras reference"),
         ({"timeout_s": 0}, r"--timeout must be positive; received 0"),
+        ({"runtimes": ("keras", "tflite-gpu")},
+         r"unknown runtime 'tflite-gpu'; choose from keras, ort-cpu, tflite-xnnpack"),
     ],
     ids=["bad-target", "no-target", "precision", "opset", "batch", "lengths", "only-ref",
-         "timeout"],
+         "timeout", "unknown-runtime"],
 )
 def test_options_refuse_bad_values(kwargs: dict, message: str) -> None:
     with pytest.raises(UsageError, match=message):

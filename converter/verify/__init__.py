@@ -43,8 +43,6 @@ def verify(
     `graph` is the normalised graph (its interface is the artifacts'); `loader` names the
     library that loads the `source` file for the reference runtime.
     """
-    for name in options.runtimes:
-        create(name)  # unknown names fail before any work
     specs = input_specs(graph)
     cases = (load_cases(options.inputs, specs) if options.inputs
              else synthetic_cases(specs, options.seed, options.batch_size, options.lengths))
