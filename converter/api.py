@@ -7,8 +7,9 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from converter.artifacts import ConvertResult
+from converter.artifacts import ConvertResult, PassRecord
 from converter.errors import EXIT_OK, EXIT_PARITY_FAILED, EXIT_RUNTIME_UNAVAILABLE
+from converter.load import LoadOptions
 from converter.options import ConvertOptions
 from converter.report.schema import build_report
 from converter.source import Source, open_source
@@ -23,31 +24,43 @@ def convert(source: Source, options: ConvertOptions | None = None) -> ConvertRes
     built or exported; a parity mismatch is a result (`passed` False), not an exception.
     """
     from converter.build import build
+    from converter.custom_objects import resolve_custom_objects
     from converter.export import export
     from converter.normalize import normalize
     from converter.verify import verify
 
     options = options or ConvertOptions()
+    custom = resolve_custom_objects(options.custom_objects)
     timings: dict[str, float] = {}
     with ExitStack() as stack:
-        with timed(timings, "load"):
-            loaded, reference_file, stem = open_source(source, stack)
+        with timed(timings, "load"), captured_stderr():
+            loaded, reference_file, stem = open_source(source, stack, LoadOptions(
+                options.arch, options.source_backend, options.allow_lambda, custom))
         with captured_stderr():  # TensorFlow's native start-up chatter is not the user's
             import tensorflow  # noqa: F401
         with timed(timings, "normalize"):
-            graph, passes = normalize(loaded.graph)
+            if loaded.reference_loader == "tf_saved_model":
+                graph, passes = loaded.graph, [SIGNATURE_ONLY]
+            else:
+                graph, passes = normalize(loaded.graph)
         with timed(timings, "build"):
-            model = build(graph)
+            unrolled: list[str] = []
+            models = {"tflite": build(graph, unrolled, custom, options.allow_lambda)}
+            models["onnx"] = (build(graph, None, custom, options.allow_lambda) if unrolled
+                              else models["tflite"])
+            if unrolled:
+                passes.append(PassRecord("unroll_static_recurrent (TFLite only)", True,
+                                         tuple(unrolled)))
         with staging(options.output_dir) as stage:
             with timed(timings, "export"):
-                artifacts = export(model, graph, stage, stem, options)
+                artifacts = export(models, graph, stage, stem, options)
             with timed(timings, "verify"):
                 parity = verify(graph, loaded.reference_loader, reference_file, artifacts, stage,
                                 options)
             code = exit_code([c.status for c in parity.checks], parity.reference.status)
             report = build_report(
                 provenance=loaded.provenance, passes=passes, artifacts=artifacts,
-                reference={"runtime": "keras", "loader": loaded.reference_loader,
+                reference={"runtime": parity.reference_runtime, "loader": loaded.reference_loader,
                            "status": parity.reference.status, "reason": parity.reference.reason,
                            "seconds": parity.reference.seconds},
                 parity=parity.checks, inputs={"seed": options.seed, "cases": parity.cases},
@@ -59,6 +72,13 @@ def convert(source: Source, options: ConvertOptions | None = None) -> ConvertRes
         code == EXIT_OK, code, loaded.provenance, tuple(passes), tuple(artifacts),
         parity.checks, str(options.output_dir.absolute() / "report.json"), report,
     )
+
+
+SIGNATURE_ONLY = PassRecord(
+    "normalization skipped", False,
+    ("a SavedModel without Keras metadata has no layer graph: exported from its "
+     "serving_default signature as it is",),
+)
 
 
 def exit_code(statuses: list[str], reference: str) -> int:

@@ -44,6 +44,7 @@ class Layer:
     config: Mapping[str, Any]
     calls: tuple[LayerCall, ...] = ()
     weights: tuple[np.ndarray, ...] = ()
+    weight_names: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready description without the weight values."""
@@ -63,16 +64,25 @@ class Provenance:
     format: str
     keras_version: str
     backend: str = "tensorflow"
+    backend_decided_by: str = "default: TensorFlow"
+    architecture: str = ""
 
 
 @dataclass(frozen=True)
 class ModelGraph:
-    """A framework-free DAG of layers: the normalisation IR (DESIGN.md, "The graph")."""
+    """A framework-free DAG of layers: the normalisation IR (DESIGN.md, "The graph").
+
+    `kernel_convention` is "convolution" while the conv kernels are Theano's (flipped
+    relative to TensorFlow's cross-correlation); `source_keras` is the Keras major version
+    whose semantics the configs carry ("1", "2" or "3").
+    """
 
     layers: tuple[Layer, ...]
     inputs: tuple[TensorRef, ...]
     outputs: tuple[TensorRef, ...]
     name: str = "model"
+    kernel_convention: str = "cross-correlation"
+    source_keras: str = "3"
 
     def layer(self, name: str) -> Layer:
         """The layer called `name`; a KeyError names the valid ones."""

@@ -7,24 +7,29 @@ on layers after its first), then given its weights from the graph.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from converter.artifacts import Layer, ModelGraph, TensorRef
 from converter.errors import BuildError, UnsupportedLayersError
+from converter.load.savedmodel import SIGNATURE_LAYER
 
 REMEDY = (
-    "Rewrite these layers with built-in Keras layers, or convert a model that does not "
-    "use them."
+    "converter never imports code a model file names. If you trust the code these layers "
+    "come from, pass their classes with --custom-objects module:Class (or custom_objects= "
+    "in the API); otherwise rewrite them with built-in Keras layers."
 )
 
 
-def layer_classes(graph: ModelGraph) -> dict[str, Any]:
+def layer_classes(graph: ModelGraph, custom: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The Keras 3 class of every layer; all unknown classes are reported at once."""
     import keras
 
     classes, missing = {}, []
     for layer in graph.layers:
-        cls = getattr(keras.layers, layer.class_name, None)
+        if layer.class_name == SIGNATURE_LAYER:
+            continue
+        cls = (custom or {}).get(layer.class_name) or getattr(keras.layers, layer.class_name, None)
         if isinstance(cls, type) and issubclass(cls, keras.layers.Layer):
             classes[layer.class_name] = cls
         else:
@@ -34,11 +39,57 @@ def layer_classes(graph: ModelGraph) -> dict[str, Any]:
     return classes
 
 
-def build(graph: ModelGraph) -> Any:
-    """Instantiate the graph as a keras.Model with the graph's weights."""
+RECURRENT = ("LSTM", "GRU", "SimpleRNN")
+# Longest sequence a recurrent layer is unrolled over: beyond it the graph grows too large.
+MAX_UNROLL = 1024
+
+
+def build(
+    graph: ModelGraph, unrolled: list[str] | None = None,
+    custom: Mapping[str, Any] | None = None, allow_lambda: bool = False,
+) -> Any:
+    """Instantiate the graph as a keras.Model with the graph's weights.
+
+    With `unrolled` (a list to fill), recurrent layers whose sequence length is static are
+    built with `unroll=True` (same numbers) and noted there: Keras 3's loop form becomes
+    TensorList ops that TFLite builtins cannot express. Without it they keep the loop form,
+    which tf2onnx turns into one ONNX LSTM/GRU node.
+    """
     import keras
 
-    classes = layer_classes(graph)
+    if any(x.class_name == SIGNATURE_LAYER for x in graph.layers):
+        return SignatureModel(graph)
+    scope = keras.saving.custom_object_scope({**FUNCTIONS, **(custom or {})})
+    with scope, keras.src.saving.serialization_lib.SafeModeScope(not allow_lambda):
+        return build_model(graph, unrolled, custom)
+
+
+class SignatureModel:
+    """A SavedModel's serving signature called like a Keras model (no layer graph exists)."""
+
+    def __init__(self, graph: ModelGraph) -> None:
+        import tensorflow as tf
+
+        signature = next(x for x in graph.layers if x.class_name == SIGNATURE_LAYER)
+        self.trackable = tf.saved_model.load(signature.config["path"])
+        self.function = self.trackable.signatures[signature.config["signature"]]
+        self.inputs = [r.layer for r in graph.inputs]
+        self.outputs = [r.layer for r in graph.outputs]
+
+    def __call__(self, tensors: Any, training: bool = False) -> list[Any]:
+        """Outputs in the graph's (sorted key) order."""
+        values = tensors if isinstance(tensors, list) else [tensors]
+        result = self.function(**dict(zip(self.inputs, values, strict=True)))
+        return [result[name] for name in self.outputs]
+
+
+def build_model(
+    graph: ModelGraph, unrolled: list[str] | None, custom: Mapping[str, Any] | None
+) -> Any:
+    """`build`, inside the scope that resolves converter's own activation functions."""
+    import keras
+
+    classes = layer_classes(graph, custom)
     tensors: dict[TensorRef, Any] = {}
     objects: dict[str, Any] = {}
     pending = [(layer, index) for layer in graph.layers for index in range(len(layer.calls))]
@@ -56,7 +107,7 @@ def build(graph: ModelGraph) -> Any:
             stuck = sorted({lay.name for lay, _ in pending})
             raise BuildError(f"layers {stuck} read tensors no layer produces; the graph is broken")
         for layer, index in ready:
-            call_layer(layer, index, classes, objects, tensors)
+            call_layer(layer, index, classes, objects, tensors, unrolled)
         pending = [item for item in pending if item not in ready]
     for layer in graph.layers:
         if layer.name in objects:
@@ -75,23 +126,66 @@ def call_layer(
     classes: dict[str, Any],
     objects: dict[str, Any],
     tensors: dict[TensorRef, Any],
+    unrolled: list[str] | None = None,
 ) -> None:
     """Call one layer once (instantiating it on its first call) and record its outputs."""
+    call = layer.calls[index]
+    args = [tensors[r] for r in call.inputs]
     if layer.name not in objects:
-        config = {**layer.config, "name": layer.name}
+        config = with_functions({**layer.config, "name": layer.name})
+        if unrolled is not None and unroll_static(layer.class_name, config, args):
+            unrolled.append(f"{layer.name}: unroll=True over {args[0].shape[1]} static steps "
+                            "(TFLite builtins cannot express the loop form)")
         try:
             objects[layer.name] = classes[layer.class_name].from_config(config)
         except (TypeError, ValueError) as exc:
             raise BuildError(f"layer {layer.name} ({layer.class_name}): {exc}") from None
-    call = layer.calls[index]
-    args = [tensors[r] for r in call.inputs]
     try:
         result = objects[layer.name](args if call.list_input else args[0], **call.kwargs)
     except (TypeError, ValueError) as exc:
-        raise BuildError(f"layer {layer.name} ({layer.class_name}) cannot be called: {exc}") from None
+        raise BuildError(
+            f"layer {layer.name} ({layer.class_name}) cannot be called: {exc}") from None
     results = result if isinstance(result, (list, tuple)) else [result]
     for position, tensor in enumerate(results):
         tensors[TensorRef(layer.name, index, position)] = tensor
+
+
+def unroll_static(class_name: str, config: dict[str, Any], args: list[Any]) -> bool:
+    """Set unroll=True on a recurrent config (wrapped ones too) whose input length is static."""
+    steps = args[0].shape[1] if args and len(args[0].shape) == 3 else None
+    if steps is None or steps > MAX_UNROLL:
+        return False
+    targets = [config] if class_name in RECURRENT else [
+        config[key]["config"] for key in ("layer", "backward_layer")
+        if class_name == "Bidirectional" and isinstance(config.get(key), dict)
+        and config[key].get("class_name") in RECURRENT
+    ]
+    for target in targets:
+        target["unroll"] = True
+    return bool(targets)
+
+
+def keras2_hard_sigmoid(x: Any) -> Any:
+    """Keras 1/2's hard sigmoid, clip(0.2 x + 0.5, 0, 1) (Keras 3's has slope 1/6)."""
+    import keras
+
+    return keras.ops.clip(0.2 * x + 0.5, 0.0, 1.0)
+
+
+FUNCTIONS = {"keras2_hard_sigmoid": keras2_hard_sigmoid}
+
+
+def with_functions(config: dict[str, Any]) -> dict[str, Any]:
+    """A config whose activation names that only converter defines are the functions."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, str) and value in FUNCTIONS and "activation" in key:
+            out[key] = FUNCTIONS[value]
+        elif isinstance(value, dict):
+            out[key] = with_functions(value)
+        else:
+            out[key] = value
+    return out
 
 
 def set_weights(layer: Layer, obj: Any) -> None:

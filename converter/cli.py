@@ -6,6 +6,7 @@ answers without loading TensorFlow.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -13,8 +14,14 @@ from pathlib import Path
 
 import click
 
-from converter.errors import ConverterError
-from converter.options import DEFAULT_RUNTIMES, PRECISIONS, TARGETS, ConvertOptions
+from converter.errors import EXIT_MODEL_ERROR, ConverterError
+from converter.options import (
+    DEFAULT_RUNTIMES,
+    PRECISIONS,
+    SOURCE_BACKENDS,
+    TARGETS,
+    ConvertOptions,
+)
 from converter.verify.runtimes import REGISTRY
 
 
@@ -41,6 +48,14 @@ def main() -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of synthetic inputs.")
 @click.option("--timeout", "timeout_s", type=float, default=300.0, show_default=True,
               help="Seconds each runtime's worker may take.")
+@click.option("--arch", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Architecture (.json/.yaml from model.to_json()) for a weights-only .h5.")
+@click.option("--source-backend", type=click.Choice(SOURCE_BACKENDS), default=None,
+              help="Backend that trained a legacy file's kernels [default: decided from the file].")
+@click.option("--allow-lambda", is_flag=True,
+              help="Run Lambda layers' stored bytecode (trusted files only; reported).")
+@click.option("--custom-objects", "custom_objects", multiple=True, metavar="MODULE:CLASS",
+              help="A layer class you trust, imported from your own module; repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
 def convert(model: Path, output_dir: Path | None, as_json: bool, **flags: object) -> None:
     """Convert MODEL (.keras or .h5), export, verify parity, write a report."""
@@ -65,6 +80,35 @@ def convert(model: Path, output_dir: Path | None, as_json: bool, **flags: object
             click.echo(f"wrote {options.output_dir / artifact.path}")
         click.echo(f"report {result.report_path}")
     sys.exit(result.exit_code)
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--arch", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Architecture (.json/.yaml) for a weights-only .h5.")
+@click.option("--source-backend", type=click.Choice(SOURCE_BACKENDS), default=None,
+              help="Backend that trained a legacy file's kernels [default: decided from the file].")
+@click.option("--json", "as_json", is_flag=True, help="Print the inspection as JSON.")
+def inspect(model: Path, arch: Path | None, source_backend: str | None, as_json: bool) -> None:
+    """Describe MODEL and what converting it would do; converts nothing.
+
+    Exit 0 when nothing stands in the way of a conversion, 3 when some layer does.
+    """
+    from converter.inspection import inspect as run_inspect
+    from converter.load import LoadOptions
+
+    try:
+        found = run_inspect(model, LoadOptions(arch, source_backend))
+    except ConverterError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(found), indent=2, sort_keys=True))
+    else:
+        from converter.report.terminal import print_inspection
+
+        print_inspection(found)
+    sys.exit(0 if found.convertible else EXIT_MODEL_ERROR)
 
 
 def quiet_libraries() -> None:

@@ -47,3 +47,28 @@ def output_names(graph: ModelGraph) -> tuple[str, ...]:
             name, n = f"{base}_{n}", n + 1
         names.append(name)
     return tuple(names)
+
+
+def shortest_length(graph: ModelGraph) -> int:
+    """A sequence length every dynamic-length path of the graph can take (conservative).
+
+    The sum, over all layers, of the steps each can remove (cropping, valid convolution and
+    pooling windows), times the product of all strides: SpliceAI crops 5,000 steps from each
+    side, so its parity inputs must be longer than 10,000.
+    """
+    removed, stride = 0, 1
+    for layer in graph.layers:
+        config = layer.config
+        if layer.class_name == "Cropping1D":
+            crop = config.get("cropping", (1, 1))
+            removed += 2 * crop if isinstance(crop, int) else sum(int(c) for c in crop)
+        window = config.get("kernel_size") or config.get("pool_size")
+        if window is not None and "1D" in layer.class_name:
+            size = int(window[0] if isinstance(window, (list, tuple)) else window)
+            rate = config.get("dilation_rate") or 1
+            dilation = int(rate[0] if isinstance(rate, (list, tuple)) else rate)
+            if config.get("padding", "valid") == "valid":
+                removed += (size - 1) * dilation
+            steps = config.get("strides") or (size if "Pool" in layer.class_name else 1)
+            stride *= int(steps[0] if isinstance(steps, (list, tuple)) else steps)
+    return removed * stride

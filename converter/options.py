@@ -10,6 +10,7 @@ from converter.errors import UsageError
 TARGETS = ("tflite", "onnx")
 PRECISIONS = ("fp32",)
 DEFAULT_RUNTIMES = ("keras", "tflite-xnnpack", "ort-cpu")
+SOURCE_BACKENDS = ("tensorflow", "theano")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class ConvertOptions:
         batch_size: batch of the synthetic inputs.
         lengths: sequence lengths tried for inputs whose length is dynamic.
         timeout_s: time limit of each runtime's worker process.
+        arch: architecture file (JSON/YAML) for a weights-only .h5.
+        source_backend: "theano" or "tensorflow" overrides how legacy kernels are read.
+        allow_lambda: run Lambda layers' stored bytecode (an explicit, reported opt-in).
+        custom_objects: "module:Class" specs of layer classes the user vouches for.
     """
 
     output_dir: Path = Path("converted")
@@ -39,8 +44,23 @@ class ConvertOptions:
     batch_size: int = 2
     lengths: tuple[int, ...] = (32, 97)
     timeout_s: float = 300.0
+    arch: Path | None = None
+    source_backend: str | None = None
+    allow_lambda: bool = False
+    custom_objects: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        # Paths given as strings (the API's users do) become Paths, once, here.
+        for name in ("output_dir", "inputs", "arch"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, Path(value))
+        for name in ("to", "precision", "runtimes", "lengths", "custom_objects"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, (value,))
+            elif isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
         unknown = [t for t in self.to if t not in TARGETS]
         if unknown or not self.to:
             raise UsageError(f"--to must name one or more of {', '.join(TARGETS)}; received {self.to}")
@@ -68,5 +88,8 @@ class ConvertOptions:
                 f"--runtime must name at least one runtime besides the keras reference; "
                 f"received {self.runtimes}"
             )
+        if self.source_backend not in (None, *SOURCE_BACKENDS):
+            raise UsageError(f"--source-backend must be one of {', '.join(SOURCE_BACKENDS)}; "
+                             f"received {self.source_backend!r}")
         if self.timeout_s <= 0:
             raise UsageError(f"--timeout must be positive; received {self.timeout_s}")

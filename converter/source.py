@@ -10,12 +10,14 @@ from typing import Any
 
 from converter.artifacts import LoadedModel
 from converter.errors import LoadError
-from converter.load import load_path
+from converter.load import LoadOptions, load_path
 
 Source = str | Path | Any
 
 
-def open_source(source: Source, stack: ExitStack) -> tuple[LoadedModel, Path, str]:
+def open_source(
+    source: Source, stack: ExitStack, options: LoadOptions | None = None
+) -> tuple[LoadedModel, Path, str]:
     """The loaded model, a file the reference runtime can load, and the artifact stem.
 
     A live model is saved into a temporary directory that lives as long as `stack`, in the
@@ -23,7 +25,7 @@ def open_source(source: Source, stack: ExitStack) -> tuple[LoadedModel, Path, st
     """
     if isinstance(source, (str, Path)):
         path = Path(source)
-        return load_path(path), path.absolute(), path.stem
+        return load_path(path, options), path.absolute(), path.stem
     module = type(source).__module__.split(".")[0]
     if module not in ("keras", "tf_keras") or not hasattr(source, "save"):
         raise LoadError(
@@ -33,6 +35,6 @@ def open_source(source: Source, stack: ExitStack) -> tuple[LoadedModel, Path, st
     name = getattr(source, "name", None) or "model"
     path = folder / (f"{name}.keras" if module == "keras" else f"{name}.h5")
     source.save(path)
-    loaded = load_path(path)
+    loaded = load_path(path, options)
     provenance = replace(loaded.provenance, path=f"<in-memory {module}.Model {name}>")
     return replace(loaded, provenance=provenance), path, name

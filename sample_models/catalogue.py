@@ -189,7 +189,6 @@ CATALOGUE: dict[str, Sample] = {
             conv_bilstm,
             ("recurrent", "bidirectional"),
             6,
-            unsupported="Keras 3 LSTM lowers to TensorList ops TFLite builtins refuse (issue 4)",
         ),
         Sample("multi_io", multi_io, ("multi-input", "multi-output", "strided"), 7),
         Sample("autoencoder", autoencoder, ("separable", "transpose", "autoencoder"), 8),

@@ -29,7 +29,7 @@ from converter.options import ConvertOptions
         ({"runtimes": ("keras",)}, r"at least one runtime besides the keras reference"),
         ({"timeout_s": 0}, r"--timeout must be positive; received 0"),
         ({"runtimes": ("keras", "tflite-gpu")},
-         r"unknown runtime 'tflite-gpu'; choose from keras, ort-cpu, tflite-xnnpack"),
+         r"unknown runtime 'tflite-gpu'; choose from keras, numpy, ort-cpu, tflite-xnnpack"),
     ],
     ids=["bad-target", "no-target", "precision", "opset", "batch", "lengths", "only-ref",
          "timeout", "unknown-runtime"],

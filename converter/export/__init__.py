@@ -23,18 +23,23 @@ def tflite_name(stem: str, precision: str) -> str:
 
 
 def export(
-    model: Any, graph: ModelGraph, stage: Path, stem: str, options: ConvertOptions
+    models: dict[str, Any], graph: ModelGraph, stage: Path, stem: str, options: ConvertOptions
 ) -> list[Artifact]:
-    """Write every requested artifact into `stage` and describe each one."""
+    """Write every requested artifact into `stage` and describe each one.
+
+    `models` holds the built model per target (the same object unless a target needs its
+    own form, like unrolled recurrent layers for TFLite).
+    """
     specs, outputs = input_specs(graph), output_names(graph)
-    function = serving_function(model, specs, outputs)
     files: list[tuple[str, str, str, bytes, dict[str, int]]] = []
     if "tflite" in options.to:
+        function = serving_function(models["tflite"], specs, outputs)
         for precision in options.precision:
-            data = to_tflite(function, model, precision)
+            data = to_tflite(function, models["tflite"], precision)
             files.append((tflite_name(stem, precision), "tflite", precision, data,
                           tflite_op_counts(data)))
     if "onnx" in options.to:
+        function = serving_function(models["onnx"], specs, outputs)
         data = to_onnx(function, specs, options.opset)
         files.append((f"{stem}.onnx", "onnx", "fp32", data, onnx_op_counts(data)))
     # Both converters flatten the {name: tensor} outputs in sorted-key order.

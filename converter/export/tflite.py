@@ -24,8 +24,14 @@ def to_tflite(function: Any, model: Any, precision: str) -> bytes:
 
     if precision != "fp32":
         raise ExportError(f"TFLite precision {precision} is not supported yet")
-    frozen = convert_variables_to_constants_v2(function.get_concrete_function())
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
+    try:
+        frozen = convert_variables_to_constants_v2(function.get_concrete_function())
+    except (ValueError, TypeError) as exc:
+        raise ExportError(f"the model's graph cannot be frozen for TFLite: "
+                          f"{str(exc).splitlines()[0][:300]}") from None
+    # A SavedModel signature wrapper hands over the restored object that owns its variables.
+    trackable = getattr(model, "trackable", model)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], trackable)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     failure = None
     with captured_stderr() as log:

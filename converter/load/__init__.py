@@ -2,25 +2,97 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from converter.artifacts import LoadedModel, Provenance
+from converter.artifacts import LoadedModel, ModelGraph, Provenance
+from converter.errors import LoadError
+from converter.load.architecture import read_architecture
+from converter.load.backend import decide_backend
+from converter.load.config_graph import graph_from_config
 from converter.load.detect import detect_format, file_sha256
-from converter.load.hdf5 import read_hdf5
+from converter.load.dialect import keras_major, layer_entries
+from converter.load.hdf5 import WEIGHTS_ONLY, read_hdf5
 from converter.load.keras_zip import read_keras_zip
 
-__all__ = ["load_path"]
+__all__ = ["LoadOptions", "load_path"]
 
 
-def load_path(path: Path) -> LoadedModel:
-    """Read a model file without executing anything from it."""
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to read a source: its architecture file, backend override, Lambda opt-in."""
+
+    arch: Path | None = None
+    source_backend: str | None = None
+    allow_lambda: bool = False
+    custom_objects: Mapping[str, Any] = field(default_factory=dict)
+
+
+def load_path(path: Path, options: LoadOptions | None = None) -> LoadedModel:
+    """Read a model file or directory without executing anything from it."""
+    options = options or LoadOptions()
     kind = detect_format(path)
+    if kind == "savedmodel":
+        from converter.load.savedmodel import read_savedmodel
+
+        return read_savedmodel(path, options.allow_lambda, options.custom_objects)
     if kind == "keras-zip":
-        graph, version = read_keras_zip(path)
-        provenance = Provenance(str(path), file_sha256(path), "keras-v3", version)
+        if options.arch is not None:
+            raise LoadError(f"{path}: a .keras file carries its architecture; drop --arch")
+        graph, version = read_keras_zip(path, options.allow_lambda)
+        provenance = Provenance(str(path), file_sha256(path), "keras-v3", version,
+                                backend_decided_by="Keras 3 (cross-correlation on every backend)")
         return LoadedModel(graph, provenance, "keras")
-    graph, version, backend = read_hdf5(path)
-    major = version.split(".")[0]
-    fmt = "keras3-h5" if major == "3" else "keras2-h5"
-    provenance = Provenance(str(path), file_sha256(path), fmt, version, backend)
-    return LoadedModel(graph, provenance, "keras" if major == "3" else "tf_keras")
+    return load_hdf5(path, options)
+
+
+def load_hdf5(path: Path, options: LoadOptions) -> LoadedModel:
+    """A full-model HDF5 file, or a weights-only one with its `--arch` file."""
+    architecture = read_architecture(options.arch) if options.arch else None
+    classes = None
+    if architecture is not None:
+        classes = [(str(e.get("config", {}).get("name") or e.get("name")), str(e["class_name"]))
+                   for e in layer_entries(architecture)]
+    contents = read_hdf5(path, classes)
+    config = architecture or contents.config
+    if config is None:
+        raise LoadError(f"{path}: {WEIGHTS_ONLY}")
+    if architecture is not None and contents.config is not None:
+        raise LoadError(f"{path}: is a full model (it has its own model_config); drop --arch")
+    version = contents.keras_version or str(config.get("keras_version") or "") or None
+    major = keras_major(version, config)
+    if major == "3":
+        backend, how = "tensorflow", "Keras 3 (cross-correlation on every backend)"
+    else:
+        names = [n for group in contents.weight_names.values() for n in group]
+        backend, how = decide_backend(options.source_backend,
+                                      contents.backend or config.get("backend"), config, names)
+    graph = graph_from_config(config, contents.weights, contents.weight_names,
+                              options.allow_lambda)
+    check_weights_match(graph, contents.weights, path)
+    graph = replace(graph, source_keras=major,
+                    kernel_convention="convolution" if backend == "theano" else "cross-correlation")
+    fmt = {"1": "keras1-h5", "2": "keras2-h5", "3": "keras3-h5"}[major]
+    if architecture is not None:
+        fmt = f"weights-h5+{options.arch.suffix.lstrip('.').lower() or 'json'}"  # type: ignore[union-attr]
+    provenance = Provenance(
+        str(path), file_sha256(path), fmt, version or f"{major}.x (inferred from the config)",
+        backend, how,
+        f"{options.arch} (sha256 {file_sha256(options.arch)})" if options.arch else "",
+    )
+    reference = "numpy" if major == "1" or architecture is not None else (
+        "keras" if major == "3" else "tf_keras")
+    return LoadedModel(graph, provenance, reference)
+
+
+def check_weights_match(graph: ModelGraph, weights: dict[str, tuple], path: Path) -> None:
+    """Every weighted layer of the file must exist in the architecture, and vice versa."""
+    names = {x.name for x in graph.layers}
+    stray = sorted(n for n, w in weights.items() if w and n not in names)
+    if stray:
+        raise LoadError(
+            f"{path}: holds weights for layers {stray[:8]} that the architecture does not have; "
+            "is --arch the architecture these weights were saved from?"
+        )

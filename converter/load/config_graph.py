@@ -7,35 +7,63 @@ kept verbatim in the source's vocabulary; the normalisation passes canonicalise 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
 from converter.errors import LoadError, UnsupportedLayersError
+from converter.load.infer_shape import infer_input_shape
 
 SHAPE_KEYS = ("batch_input_shape", "batch_shape", "input_shape")
 FUNCTIONAL = ("Functional", "Model")
 
 
+Weights = Mapping[str, tuple[np.ndarray, ...]]
+WeightNames = Mapping[str, tuple[str, ...]]
+
+
 def graph_from_config(
-    model_config: Mapping[str, Any], weights: Mapping[str, tuple[np.ndarray, ...]]
+    model_config: Mapping[str, Any], weights: Weights, names: WeightNames | None = None,
+    allow_lambda: bool = False,
 ) -> ModelGraph:
-    """Build the graph of a Sequential or Functional config, attaching each layer's weights."""
+    """Build the graph of a Sequential or Functional config, attaching each layer's weights.
+
+    `names` are the stored weight names per layer (legacy HDF5 only). A Keras 1 Sequential
+    config is a bare list of layers.
+    """
     class_name = model_config.get("class_name")
     config = model_config.get("config")
-    if not isinstance(config, Mapping) or "layers" not in config:
+    if class_name == "Sequential" and isinstance(config, list):
+        config = {"layers": config, "name": "sequential"}
+    if not isinstance(config, Mapping) or not isinstance(config.get("layers"), list):
         raise LoadError(f"model config of class {class_name!r} has no layer list")
-    refuse_code_layers(config["layers"])
+    refuse_unknown_entries(config["layers"])
+    if not allow_lambda:
+        refuse_code_layers(config["layers"])
+    names = names or {}
     if class_name == "Sequential":
-        return sequential_graph(config, weights)
-    if class_name in FUNCTIONAL:
-        return functional_graph(config, weights)
-    raise UnsupportedLayersError(
-        [(str(config.get("name", "model")), f"model class {class_name}")],
-        "Only Sequential and Functional models can be converted; save a subclassed model's "
-        "computation as a Functional model first.",
-    )
+        graph = sequential_graph(config, weights)
+    elif class_name in FUNCTIONAL:
+        graph = functional_graph(config, weights)
+    else:
+        raise UnsupportedLayersError(
+            [(str(config.get("name", "model")), f"model class {class_name}")],
+            "Only Sequential and Functional models can be converted; save a subclassed model's "
+            "computation as a Functional model first.",
+        )
+    layers = tuple(replace(x, weight_names=names.get(x.name, ())) for x in graph.layers)
+    return replace(graph, layers=layers)
+
+
+def refuse_unknown_entries(layers: Sequence[Any]) -> None:
+    """Every layer entry must be an object with a class name and a config object."""
+    for entry in layers:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("class_name"), str) or (
+            not isinstance(entry.get("config"), Mapping)
+        ):
+            raise LoadError(f"a layer entry is not a Keras layer config: {str(entry)[:80]}")
 
 
 def refuse_code_layers(layers: Sequence[Mapping[str, Any]]) -> None:
@@ -49,7 +77,8 @@ def refuse_code_layers(layers: Sequence[Mapping[str, Any]]) -> None:
         raise UnsupportedLayersError(
             lambdas,
             "converter never executes code from a model file; rewrite each Lambda as a "
-            "built-in layer and save the model again.",
+            "built-in layer and save the model again, or pass --allow-lambda if you trust "
+            "this file (its bytecode is then run by Keras, and the report says so).",
         )
 
 
@@ -75,13 +104,10 @@ def sequential_graph(
         if shape is None:
             shape = config.get("build_input_shape")
         if shape is None:
-            raise LoadError(
-                f"the Sequential model declares no input shape (first layer "
-                f"{layer_name(entries[0])}); build it with an Input and save it again"
-            )
+            shape, _ = infer_input_shape(entries, weights, layer_name)
         input_name = f"{layer_name(entries[0])}_input"
-        input_config = {"name": input_name, "batch_shape": list(shape),
-                        "dtype": first.get("dtype", "float32")}
+        dtype = first.get("dtype", first.get("input_dtype", "float32"))
+        input_config = {"name": input_name, "batch_shape": list(shape), "dtype": dtype}
         layers.append(Layer(input_name, "InputLayer", input_config))
         entries[0] = {**entries[0], "config": first}
     for entry in entries:

@@ -14,7 +14,7 @@ from converter.errors import LoadError
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
-EXPECTED = "a Keras model: a .keras file, a .h5/.hdf5 file"
+EXPECTED = "a Keras model: a .keras file, a .h5/.hdf5 file or a SavedModel directory"
 
 
 def describe_bytes(head: bytes) -> str:
@@ -33,16 +33,13 @@ def describe_bytes(head: bytes) -> str:
 
 
 def detect_format(path: Path) -> str:
-    """Return "keras-zip" or "hdf5" for a readable model file; raise LoadError otherwise."""
+    """"keras-zip", "hdf5" or "savedmodel" for a readable source; LoadError otherwise."""
     if not os.path.lexists(path):
         raise LoadError(f"{path}: no such file; expected {EXPECTED}")
     if path.is_dir():
         found = sorted(p.name for p in path.iterdir())[:5]
-        if (path / "saved_model.pb").exists():
-            raise LoadError(
-                f"{path}: is a TensorFlow SavedModel directory, which this version cannot read "
-                f"yet; expected {EXPECTED}. Save the model with model.save('model.keras')"
-            )
+        if (path / "saved_model.pb").is_file():
+            return "savedmodel"
         raise LoadError(
             f"{path}: is a directory (containing {found or 'nothing'}), not a model; "
             f"expected {EXPECTED}"

@@ -35,7 +35,7 @@ def read_member(archive: zipfile.ZipFile, name: str, limit: int, path: Path) -> 
     return archive.read(name)
 
 
-def read_keras_zip(path: Path) -> tuple[ModelGraph, str]:
+def read_keras_zip(path: Path, allow_lambda: bool = False) -> tuple[ModelGraph, str]:
     """The graph and Keras version of a `.keras` file."""
     try:
         with zipfile.ZipFile(path) as archive:
@@ -51,7 +51,8 @@ def read_keras_zip(path: Path) -> tuple[ModelGraph, str]:
             weights = keras3_weights(handle, layer_classes(config))
     except OSError as exc:
         raise LoadError(f"{path}: model.weights.h5 is not readable HDF5 ({exc})") from None
-    return graph_from_config(config, weights), str(metadata.get("keras_version", "unknown"))
+    graph = graph_from_config(config, weights, allow_lambda=allow_lambda)
+    return graph, str(metadata.get("keras_version", "unknown"))
 
 
 def layer_classes(config: dict[str, Any]) -> list[tuple[str, str]]:

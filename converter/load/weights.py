@@ -47,20 +47,29 @@ def name_list(node: h5py.Group, key: str) -> list[str]:
     return [n.decode("utf-8") if isinstance(n, bytes) else str(n) for n in node.attrs[key]]
 
 
-def legacy_weights(root: h5py.Group) -> dict[str, tuple[np.ndarray, ...]]:
-    """Weights from the Keras 1/2 layout: `layer_names` and per-layer `weight_names`."""
+def legacy_weights(
+    root: h5py.Group,
+) -> tuple[dict[str, tuple[np.ndarray, ...]], dict[str, tuple[str, ...]]]:
+    """Weights from the Keras 1/2 layout (`layer_names`, per-layer `weight_names`).
+
+    Returns the arrays and their stored names per layer: Keras 1 files need the names to
+    tell recurrent gates apart, and their `:0` suffix (or its absence) tells the backend.
+    """
     weights: dict[str, tuple[np.ndarray, ...]] = {}
+    names: dict[str, tuple[str, ...]] = {}
     for name in name_list(root, "layer_names"):
         if name not in root:
             raise LoadError(f"weights of layer {name} are listed in layer_names but missing")
         group = root[name]
         arrays = []
-        for weight_name in name_list(group, "weight_names"):
+        weight_names = name_list(group, "weight_names")
+        for weight_name in weight_names:
             if weight_name not in group:
                 raise LoadError(f"layer {name}: weight {weight_name} is listed but missing")
             arrays.append(np.asarray(group[weight_name][()]))
         weights[name] = tuple(arrays)
-    return weights
+        names[name] = tuple(weight_names)
+    return weights, names
 
 
 def keras3_weights(

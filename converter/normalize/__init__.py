@@ -10,19 +10,31 @@ from converter.normalize import (
     canonical_tuples,
     dtype_names,
     input_batch_shape,
+    keras1_layers,
     keras2_drift,
+    legacy_hard_sigmoid,
+    legacy_merge,
+    recurrent_dropout,
     remove_inference_identity,
+    theano_kernels,
+    unwrap_time_distributed,
 )
 from converter.normalize._infra import Pass, PassResult, run_passes
 
 __all__ = ["DEFAULT_PASSES", "Pass", "PassResult", "normalize"]
 
 DEFAULT_PASSES: tuple[Pass, ...] = (
+    keras1_layers.PASS,
+    legacy_merge.PASS,
+    theano_kernels.PASS,
     input_batch_shape.PASS,
     dtype_names.PASS,
     keras2_drift.PASS,
     canonical_tuples.PASS,
+    legacy_hard_sigmoid.PASS,
     remove_inference_identity.PASS,
+    recurrent_dropout.PASS,
+    unwrap_time_distributed.PASS,
 )
 
 

@@ -56,6 +56,33 @@ class ConfigPass:
         return PassResult(replace(graph, layers=tuple(layers)), True, tuple(changes))
 
 
+@dataclass(frozen=True)
+class LayerPass:
+    """A pass that rewrites whole layers (config, class and weights) one at a time.
+
+    `rewrite(layer)` returns the new layer and its changes, or None when the layer needs
+    nothing.
+    """
+
+    name: str
+    rewrite: Callable[[Layer], tuple[Layer, list[str]] | None]
+
+    def __call__(self, graph: ModelGraph) -> PassResult:
+        """Apply `rewrite` to every layer."""
+        layers, changes = [], []
+        for layer in graph.layers:
+            outcome = self.rewrite(layer)
+            if outcome is None:
+                layers.append(layer)
+                continue
+            new, notes = outcome
+            layers.append(new)
+            changes.extend(f"{layer.name}: {note}" for note in notes)
+        if not changes:
+            return PassResult(graph, False)
+        return PassResult(replace(graph, layers=tuple(layers)), True, tuple(changes))
+
+
 def run_passes(graph: ModelGraph, passes: Sequence[Pass]) -> tuple[ModelGraph, list[PassRecord]]:
     """Run passes in order; a failing pass stops the pipeline naming it and those before it."""
     names = [p.name for p in passes]

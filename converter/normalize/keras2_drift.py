@@ -10,7 +10,11 @@ Result: the same layers in keys Keras 3 accepts:
 - SeparableConv1D's inherited `kernel_*` / `groups` keys dropped (Keras 2 never used them:
   a separable conv has depthwise and pointwise kernels);
 - Conv1DTranspose's inherited `groups: 1` dropped (transposed convs are never grouped);
-- a one-element `axis` list (BatchNormalization, LayerNormalization) as its int.
+- a one-element `axis` list (BatchNormalization, LayerNormalization) as its int;
+- an initializer's `dtype` (tf.keras 1.x-era files wrote it; Keras 3 initializers take the
+  layer's dtype) dropped: initializers only shape training, the trained weights are loaded;
+- a wrapped layer config (`{"class_name", "config"}`) given Keras 3's `module` key, without
+  which Keras 3 cannot resolve even a built-in class.
 Keys this pass does not know are left in place, so Keras 3 names them if it refuses them.
 """
 
@@ -28,7 +32,9 @@ SHAPE_KEYS = ("batch_input_shape", "input_shape", "batch_size")
 SEPARABLE_UNUSED = ("groups", "kernel_initializer", "kernel_regularizer", "kernel_constraint")
 
 
-def migrate(class_name: str, config: Mapping[str, Any], owner: str) -> tuple[dict[str, Any], list[str]]:
+def migrate(
+    class_name: str, config: Mapping[str, Any], owner: str
+) -> tuple[dict[str, Any], list[str]]:
     """The Keras 3 form of one layer config, and a note per change."""
     out, notes = dict(config), []
     if "time_major" in out:
@@ -52,6 +58,11 @@ def migrate(class_name: str, config: Mapping[str, Any], owner: str) -> tuple[dic
         if out.pop("groups") != 1:
             raise LoadError(f"layer {owner}: a grouped transposed convolution has no Keras 3 form")
         notes.append("groups=1 dropped (transposed convolutions are never grouped)")
+    for key, value in list(out.items()):
+        inner_cfg = value.get("config") if isinstance(value, Mapping) else None
+        if key.endswith("_initializer") and isinstance(inner_cfg, Mapping) and "dtype" in inner_cfg:
+            out[key] = {**value, "config": {k: v for k, v in inner_cfg.items() if k != "dtype"}}
+            notes.append(f"{key}: dtype dropped (Keras 3 initializers take none)")
     axis = out.get("axis")
     if isinstance(axis, list) and len(axis) == 1 and "Normalization" in class_name:
         out["axis"] = int(axis[0])
@@ -59,8 +70,12 @@ def migrate(class_name: str, config: Mapping[str, Any], owner: str) -> tuple[dic
     for key in WRAPPED_KEYS:
         inner = out.get(key)
         if isinstance(inner, Mapping) and isinstance(inner.get("config"), Mapping):
-            inner_config, inner_notes = migrate(str(inner.get("class_name")), inner["config"], owner)
+            inner_class = str(inner.get("class_name"))
+            inner_config, inner_notes = migrate(inner_class, inner["config"], owner)
             out[key] = {**inner, "config": inner_config}
+            if "module" not in inner:
+                out[key]["module"] = "keras.layers"
+                inner_notes.append(f"module keras.layers given to {inner_class}")
             notes.extend(f"{key}: {note}" for note in inner_notes)
     return out, notes
 

@@ -38,3 +38,30 @@ def print_summary(report: Mapping[str, Any], console: Console | None = None) -> 
     """Print the table and where the artifacts went."""
     console = console or Console()
     console.print(summary_table(report))
+
+
+def print_inspection(found: Any, console: Console | None = None) -> None:
+    """The `inspect` summary: source facts, layer table, pass changes, problems."""
+    console = console or Console()
+    source = found.source
+    console.print(f"[bold]{source['path']}[/]: {source['format']}, "
+                  f"Keras {source['keras_version']}, "
+                  f"backend {source['backend']} ({source['backend_decided_by']}); "
+                  f"parity reference: {found.reference}")
+    table = Table(title="layers")
+    for column in ("name", "class", "calls", "weights"):
+        table.add_column(column, overflow="fold")
+    for row in found.layers:
+        table.add_row(row["name"], row["class_name"], str(row["calls"]),
+                      " ".join("x".join(map(str, w)) for w in row["weights"]))
+    console.print(table)
+    for record in found.passes:
+        if record.get("error"):
+            console.print(f"[red]normalisation fails[/]: {record['error']}")
+        for change in record.get("changes", []):
+            console.print(f"  {record['name']}: {change}")
+    for problem in found.unsupported:
+        console.print(f"[red]unsupported[/] {problem['layer']} ({problem['class_name']}): "
+                      f"{problem['remedy']}")
+    if found.convertible:
+        console.print("[green]nothing stands in the way of a conversion[/]")

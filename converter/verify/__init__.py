@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from converter.artifacts import Artifact, ModelGraph, ParityCheck
-from converter.interface import input_specs, output_names
+from converter.graph_io import save_graph
+from converter.interface import input_specs, output_names, shortest_length
 from converter.options import ConvertOptions
 from converter.verify.compare import compare_output
 from converter.verify.inputs import Case, load_cases, synthetic_cases
@@ -18,7 +19,9 @@ from converter.verify.runner import WorkerJob, WorkerOutcome, run_worker
 from converter.verify.runtimes import REFERENCE, availability, create
 from converter.verify.tolerances import tolerance_for
 
-__all__ = ["ParityRun", "verify"]
+__all__ = ["GRAPH_ARTIFACT", "ParityRun", "verify"]
+
+GRAPH_ARTIFACT = "normalized-graph"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class ParityRun:
     reference: WorkerOutcome
     checks: tuple[ParityCheck, ...]
     cases: tuple[dict[str, list[int]], ...]
+    reference_runtime: str = REFERENCE
 
 
 def verify(
@@ -45,31 +49,50 @@ def verify(
     """
     specs = input_specs(graph)
     cases = (load_cases(options.inputs, specs) if options.inputs
-             else synthetic_cases(specs, options.seed, options.batch_size, options.lengths))
+             else synthetic_cases(specs, options.seed, options.batch_size,
+                                  tuple(shortest_length(graph) + n for n in options.lengths)))
     shapes = tuple({k: list(v.shape) for k, v in case.items()} for case in cases)
+    graph_outputs = output_names(graph)
     with tempfile.TemporaryDirectory(prefix="converter-verify-") as tmp:
         workdir = Path(tmp)
         inputs = write_cases(cases, workdir / "inputs.npz")
         names = tuple(s.name for s in specs)
+        graph_file = save_graph(graph, workdir / "graph.json")
+        # The normalised graph is a pseudo-artifact for runtimes that interpret it (numpy).
+        graph_artifact = Artifact(GRAPH_ARTIFACT, "graph", "fp64", 0, "", {}, names,
+                                  graph_outputs)
+        targets = {a.path: stage / a.path for a in artifacts} | {GRAPH_ARTIFACT: graph_file}
 
         def job(runtime: str, target: Path) -> WorkerJob:
-            return WorkerJob(runtime, str(target), loader, inputs,
-                             len(cases), names)
+            return WorkerJob(runtime, str(target), loader, inputs, len(cases), names,
+                             options.custom_objects, options.allow_lambda)
 
-        reference = run_worker(job(REFERENCE, source), workdir, options.timeout_s)
-        pairs = [(r, a) for r in options.runtimes if r != REFERENCE
-                 for a in artifacts if create(r).accepts == a.format]
+        reference_name = "numpy" if loader == "numpy" else REFERENCE
+        reference = run_worker(
+            job(reference_name, graph_file if reference_name == "numpy" else source),
+            workdir, options.timeout_s,
+        )
+        if reference.status != "ok" and reference_name != "numpy":
+            # The original cannot run (e.g. a deferred-build file Keras cannot load): the
+            # independent NumPy interpreter of the graph becomes the reference, and says why.
+            fallback = run_worker(job("numpy", graph_file), workdir, options.timeout_s)
+            if fallback.status == "ok":
+                reason = f"{reference_name} could not run the original ({reference.reason}); " \
+                         "the NumPy reference was used instead"
+                reference = replace(fallback, reason=reason)
+                reference_name = "numpy"
+        pairs = [(r, a) for r in options.runtimes if r not in (REFERENCE, reference_name)
+                 for a in (*artifacts, graph_artifact) if create(r).accepts == a.format]
         with ThreadPoolExecutor(max_workers=2) as pool:
             outcomes = list(pool.map(
-                lambda pair: outcome_of(job(pair[0], stage / pair[1].path), workdir, options),
+                lambda pair: outcome_of(job(pair[0], targets[pair[1].path]), workdir, options),
                 pairs,
             ))
-    graph_outputs = output_names(graph)
     checks = tuple(
-        judge(runtime, artifact, outcome, reference, graph_outputs)
+        judge(runtime, artifact, outcome, reference, graph_outputs, reference_name)
         for (runtime, artifact), outcome in zip(pairs, outcomes, strict=True)
     )
-    return ParityRun(reference, checks, shapes)
+    return ParityRun(reference, checks, shapes, reference_name)
 
 
 def outcome_of(job: WorkerJob, workdir: Path, options: ConvertOptions) -> WorkerOutcome:
@@ -92,6 +115,7 @@ def judge(
     outcome: WorkerOutcome,
     reference: WorkerOutcome,
     graph_outputs: tuple[str, ...],
+    reference_name: str = REFERENCE,
 ) -> ParityCheck:
     """Turn a runtime's outcome into a check: compare when both sides produced outputs.
 
@@ -104,7 +128,8 @@ def judge(
                            tolerance=tolerance, seconds=outcome.seconds)
     if reference.status != "ok":
         return ParityCheck(runtime, artifact.path, "skipped",
-                           reason=f"the reference ({REFERENCE}) did not run: {reference.reason}",
+                           reason=f"the reference ({reference_name}) did not run: "
+                                  f"{reference.reason}",
                            tolerance=tolerance, seconds=outcome.seconds)
     if len(outcome.outputs[0]) != len(reference.outputs[0]):
         return ParityCheck(

@@ -36,6 +36,8 @@ class WorkerJob:
     inputs: Path
     cases: int
     input_names: tuple[str, ...]
+    custom_objects: tuple[str, ...] = ()
+    allow_lambda: bool = False
 
 
 def run_worker(job: WorkerJob, workdir: Path, timeout_s: float) -> WorkerOutcome:
@@ -45,7 +47,8 @@ def run_worker(job: WorkerJob, workdir: Path, timeout_s: float) -> WorkerOutcome
     request.write_text(json.dumps({
         "runtime": job.runtime, "target": job.target, "loader": job.loader,
         "inputs": str(job.inputs), "outputs": str(outputs), "cases": job.cases,
-        "input_names": list(job.input_names),
+        "input_names": list(job.input_names), "custom_objects": list(job.custom_objects),
+        "allow_lambda": job.allow_lambda,
     }))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONFAULTHANDLER": "0"}
     start = time.monotonic()

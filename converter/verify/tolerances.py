@@ -21,6 +21,11 @@ TOLERANCES: dict[tuple[str, str], Tolerance] = {
     ("ort-cpu", "fp32"): Tolerance(
         1e-4, 1e-4, "onnxruntime MLAS fp32; measured max abs <= 9.5e-7 on the samples"
     ),
+    # The NumPy reference computes in float64; against Keras' float32 the samples differ by
+    # at most a few 1e-6 (tests/reference assert <= 1e-5), so the fp32 bound applies.
+    ("numpy", "fp64"): Tolerance(
+        1e-4, 1e-4, "float64 NumPy interpreter vs float32 Keras; measured <= 1e-5 on the samples"
+    ),
 }
 
 

@@ -31,6 +31,9 @@ def main(request_path: str) -> int:
         return EXIT_UNAVAILABLE
     runtime = create(request["runtime"])
     try:
+        configure = getattr(runtime, "configure", None)
+        if configure is not None:
+            configure(request.get("custom_objects", []), request.get("allow_lambda", False))
         runtime.load(request["target"], request["loader"])
         with np.load(request["inputs"], allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}

@@ -46,6 +46,7 @@ def test_artifacts_and_report_contract(converted, name: str) -> None:
     assert report["reference"]["status"] == "ok"
     assert {(p["runtime"], p["artifact"]) for p in report["parity"]} == {
         ("tflite-xnnpack", f"{stem}.tflite"), ("ort-cpu", f"{stem}.onnx"),
+        ("numpy", "normalized-graph"),
     }
 
 
@@ -70,6 +71,15 @@ def test_one_convolution_op_per_convolution(converted, load_sample, name: str) -
     assert sum(counts["onnx"].get(op, 0) for op in ONNX_CONV_OPS) == expected
     # Weights are frozen into constants, not read from resource variables.
     assert "READ_VARIABLE" not in counts["tflite"] and "VAR_HANDLE" not in counts["tflite"]
+
+
+@pytest.mark.parametrize("name", SUPPORTED_FILES)
+def test_numpy_reference_agrees_with_keras(converted, name: str) -> None:
+    # The independent float64 interpreter against Keras float32, on the normalised graph.
+    result, _ = converted[name]
+    check = next(c for c in result.parity if c.runtime == "numpy")
+    assert check.status == "passed", check.reason
+    assert check.max_abs <= 1e-5 and all(o.cosine > 0.999999 for o in check.outputs)
 
 
 def test_dynamic_length_model_is_checked_at_several_lengths(converted) -> None:

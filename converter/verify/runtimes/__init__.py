@@ -8,6 +8,7 @@ from collections.abc import Callable
 from converter.errors import InternalError, UsageError
 from converter.verify.runtimes.base import Runtime
 from converter.verify.runtimes.keras_source import KerasSource
+from converter.verify.runtimes.numpy_reference import NumpyReference
 from converter.verify.runtimes.onnxruntime_cpu import OrtCpu
 from converter.verify.runtimes.tflite_interpreter import TfliteXnnpack
 
@@ -28,6 +29,7 @@ def register(factory: Callable[[], Runtime], module: str) -> None:
 register(KerasSource, "keras")
 register(TfliteXnnpack, "ai_edge_litert")
 register(OrtCpu, "onnxruntime")
+register(NumpyReference, "numpy")
 
 
 def create(name: str) -> Runtime:

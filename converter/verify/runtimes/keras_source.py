@@ -16,17 +16,34 @@ class KerasSource:
 
     def __init__(self) -> None:
         self.model: Any = None
+        self.custom: dict[str, Any] = {}
+        self.allow_lambda = False
+
+    def configure(self, custom_objects: list[str], allow_lambda: bool) -> None:
+        """The user's --custom-objects classes and --allow-lambda opt-in."""
+        from converter.custom_objects import resolve_custom_objects
+
+        self.custom = resolve_custom_objects(custom_objects)
+        self.allow_lambda = allow_lambda
 
     def load(self, path: str, loader: str) -> None:
         """Load without compiling and, for Keras 3, in safe mode (no bytecode)."""
-        if loader == "tf_keras":
+        if loader == "tf_saved_model":
+            import tensorflow as tf
+
+            self.model = SignatureCaller(tf.saved_model.load(path).signatures["serving_default"])
+        elif loader == "tf_keras":
             import tf_keras
 
-            self.model = tf_keras.models.load_model(path, compile=False)
+            self.model = tf_keras.models.load_model(path, compile=False,
+                                                    custom_objects=self.custom or None,
+                                                    safe_mode=not self.allow_lambda)
         else:
             import keras
 
-            self.model = keras.saving.load_model(path, compile=False, safe_mode=True)
+            self.model = keras.saving.load_model(path, compile=False,
+                                                 custom_objects=self.custom or None,
+                                                 safe_mode=not self.allow_lambda)
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Call the model in inference mode; inputs are positional, in the graph's order."""
@@ -34,3 +51,17 @@ class KerasSource:
         result = self.model(values if len(values) > 1 else values[0], training=False)
         results = result if isinstance(result, (list, tuple)) else [result]
         return [np.asarray(r) for r in results]
+
+
+class SignatureCaller:
+    """A SavedModel signature called like a model: positional inputs in sorted-name order."""
+
+    def __init__(self, function: Any) -> None:
+        self.function = function
+        self.inputs = sorted(function.structured_input_signature[1])
+
+    def __call__(self, values: Any, training: bool = False) -> list[Any]:
+        """Outputs in sorted key order, as the graph lists them."""
+        values = values if isinstance(values, list) else [values]
+        result = self.function(**dict(zip(self.inputs, values, strict=True)))
+        return [result[name] for name in sorted(result)]

@@ -1,0 +1,81 @@
+"""`converter inspect`: what a model file is and what converting it would do, without converting.
+
+It reads the file (h5py / zip / JSON only, no TensorFlow for .keras and .h5 files), runs the
+normalisation passes on the graph, and lists every layer the pipeline cannot handle with its
+remedy. SavedModel directories need TensorFlow to read their metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from converter.artifacts import ModelGraph
+from converter.errors import ConverterError
+from converter.load import LoadOptions, load_path
+from converter.report.schema import jsonable
+
+# Keras 3 layer classes the pipeline builds and exports (beyond those the NumPy reference
+# implements); anything else needs --custom-objects.
+KERAS_ONLY = ("Conv2D", "Conv3D", "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D",
+              "GlobalAveragePooling2D", "MultiHeadAttention", "Attention", "Masking",
+              "ZeroPadding2D", "Cropping2D", "UpSampling2D", "Lambda", "Normalization",
+              "SpatialDropout2D", "ConvLSTM1D", "Rescaling", "UnitNormalization")
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What `inspect` found: the source, its layers, the passes' changes, the problems."""
+
+    source: dict[str, Any]
+    reference: str
+    layers: tuple[dict[str, Any], ...]
+    passes: tuple[dict[str, Any], ...]
+    unsupported: tuple[dict[str, str], ...]
+
+    @property
+    def convertible(self) -> bool:
+        """True when nothing stands in the way of a conversion attempt."""
+        return not self.unsupported
+
+
+def layer_rows(graph: ModelGraph) -> tuple[dict[str, Any], ...]:
+    """One row per layer: name, class, weight shapes, how many times it is called, inputs."""
+    return tuple(
+        {"name": x.name, "class_name": x.class_name, "calls": len(x.calls),
+         "weights": [list(w.shape) for w in x.weights],
+         "inputs": sorted({r.layer for c in x.calls for r in c.inputs})}
+        for x in graph.layers
+    )
+
+
+def unsupported_layers(graph: ModelGraph) -> list[dict[str, str]]:
+    """Layers neither built-in (as far as the pipeline knows) nor understood by the reference."""
+    from converter.reference.interpreter import time_distributed  # noqa: F401 (registers)
+    from converter.reference.registry import LAYERS
+
+    known = set(LAYERS) | set(KERAS_ONLY) | {"InputLayer", "SavedModelSignature"}
+    return [
+        {"layer": x.name, "class_name": x.class_name,
+         "remedy": "a custom class: pass it with --custom-objects module:Class if you trust "
+                   "its code, or rewrite the layer with built-in Keras layers"}
+        for x in graph.layers if x.class_name not in known
+    ]
+
+
+def inspect(path: Path, options: LoadOptions | None = None) -> Inspection:
+    """Describe a model file and dry-run the normalisation passes."""
+    from converter.normalize import normalize
+
+    loaded = load_path(path, options)
+    try:
+        graph, records = normalize(loaded.graph)
+        passes = tuple({"name": r.name, "modified": r.modified, "changes": list(r.changes)}
+                       for r in records)
+        unsupported = unsupported_layers(graph)
+    except ConverterError as exc:
+        passes = ({"name": "normalize", "modified": False, "error": exc.message},)
+        unsupported = [{"layer": "-", "class_name": "-", "remedy": exc.message}]
+    return Inspection(jsonable(loaded.provenance), loaded.reference_loader,
+                      layer_rows(loaded.graph), passes, tuple(unsupported))

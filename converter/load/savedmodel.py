@@ -1,0 +1,135 @@
+"""TensorFlow SavedModel directories, with Keras metadata (tf.keras) and without (Keras 3 export).
+
+With metadata (`keras_metadata.pb`, or TF <= 2.5's metadata inside `saved_model.pb`), the
+root object's JSON carries the model config: it becomes the graph like any other config, its
+classes are checked before anything is loaded, and the weights are read by tf.keras from the
+checkpoint (TensorFlow graphs only; no Python from the directory runs).
+Without metadata there is no layer graph: the model is exported from its `serving_default`
+signature, normalisation is skipped, and the report says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from converter.artifacts import Layer, LayerCall, LoadedModel, ModelGraph, Provenance, TensorRef
+from converter.errors import LoadError
+from converter.load.config_graph import graph_from_config
+from converter.load.detect import file_sha256
+
+SIGNATURE_LAYER = "SavedModelSignature"
+
+
+def untuple(value: Any) -> Any:
+    """tf.keras metadata writes tuples as {"class_name": "__tuple__", "items": [...]}."""
+    if isinstance(value, Mapping):
+        if value.get("class_name") == "__tuple__" and "items" in value:
+            return [untuple(v) for v in value["items"]]
+        return {k: untuple(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [untuple(v) for v in value]
+    return value
+
+
+def directory_sha256(path: Path) -> str:
+    """A hash over saved_model.pb, keras_metadata.pb and the variables, in name order."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode())
+        digest.update(file_sha256(file).encode())
+    return digest.hexdigest()
+
+
+def root_metadata(path: Path) -> dict[str, Any] | None:
+    """The root object's Keras metadata JSON, or None when the directory has none."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    if (path / "keras_metadata.pb").is_file():
+        from tf_keras.protobuf import saved_metadata_pb2
+
+        saved = saved_metadata_pb2.SavedMetadata()
+        saved.ParseFromString((path / "keras_metadata.pb").read_bytes())
+        texts = [n.metadata for n in saved.nodes if n.node_path == "root"]
+    else:
+        model = saved_model_pb2.SavedModel()
+        try:
+            model.ParseFromString((path / "saved_model.pb").read_bytes())
+        except Exception as exc:  # protobuf's DecodeError has no stable import path
+            raise LoadError(f"{path}: saved_model.pb is not a SavedModel ({exc})") from None
+        nodes = model.meta_graphs[0].object_graph_def.nodes if model.meta_graphs else []
+        texts = [nodes[0].user_object.metadata] if nodes and nodes[0].WhichOneof(
+            "kind") == "user_object" else []
+    if not texts or not texts[0]:
+        return None
+    try:
+        return untuple(json.loads(texts[0]))
+    except json.JSONDecodeError as exc:
+        raise LoadError(f"{path}: the Keras metadata is not valid JSON ({exc})") from None
+
+
+def read_savedmodel(
+    path: Path, allow_lambda: bool, custom: Mapping[str, Any] | None = None
+) -> LoadedModel:
+    """A SavedModel directory as a LoadedModel."""
+    metadata = root_metadata(path)
+    if metadata is None or "config" not in metadata:
+        return signature_model(path)
+    config = {"class_name": metadata.get("class_name"), "config": metadata["config"]}
+    graph = graph_from_config(config, {}, allow_lambda=allow_lambda)
+    from converter.build import layer_classes
+
+    layer_classes(graph, custom)  # every class known before TensorFlow loads anything
+    weights = checkpoint_weights(path)
+    graph = graph_from_config(config, weights, allow_lambda=allow_lambda)
+    version = str(metadata.get("keras_version") or "2.x (SavedModel)")
+    provenance = Provenance(str(path), directory_sha256(path), "savedmodel-keras", version,
+                            "tensorflow", "TensorFlow SavedModel")
+    return LoadedModel(graph, provenance, "tf_keras")
+
+
+def checkpoint_weights(path: Path) -> dict[str, tuple[Any, ...]]:
+    """Each layer's weights, as tf.keras restores them from the SavedModel checkpoint."""
+    import numpy as np
+    import tf_keras
+
+    try:
+        model = tf_keras.models.load_model(str(path), compile=False)
+    except Exception as exc:  # tf.keras raises many types for a broken directory
+        raise LoadError(f"{path}: tf.keras cannot restore the SavedModel: "
+                        f"{str(exc).splitlines()[0][:300]}") from None
+    return {layer.name: tuple(np.asarray(w) for w in layer.get_weights())
+            for layer in model.layers}
+
+
+def signature_model(path: Path) -> LoadedModel:
+    """A graph of the serving signature alone: inputs, one opaque node per output."""
+    import tensorflow as tf
+
+    try:
+        loaded = tf.saved_model.load(str(path))
+    except Exception as exc:  # TensorFlow raises many types for a broken directory
+        raise LoadError(f"{path}: TensorFlow cannot load the SavedModel: "
+                        f"{str(exc).splitlines()[0][:300]}") from None
+    if "serving_default" not in loaded.signatures:
+        raise LoadError(f"{path}: has no Keras metadata and no serving_default signature; "
+                        "export the model with model.export() or save it as .keras")
+    function = loaded.signatures["serving_default"]
+    specs = function.structured_input_signature[1]
+    layers = [Layer(name, "InputLayer", {"batch_shape": list(spec.shape.as_list()),
+                                         "dtype": spec.dtype.name})
+              for name, spec in sorted(specs.items())]
+    refs = tuple(TensorRef(x.name) for x in layers)
+    outputs = sorted(function.structured_outputs)
+    config = {"path": str(path), "signature": "serving_default"}
+    layers += [Layer(name, SIGNATURE_LAYER, {**config, "output": name}, (LayerCall(refs),))
+               for name in outputs]
+    graph = ModelGraph(tuple(layers), refs, tuple(TensorRef(n) for n in outputs),
+                       path.name)
+    provenance = Provenance(str(path), directory_sha256(path), "savedmodel-signature",
+                            "none (no Keras metadata)", "tensorflow", "TensorFlow SavedModel")
+    return LoadedModel(graph, provenance, "tf_saved_model")

@@ -1,0 +1,46 @@
+"""Recurrent dropout rates, which do nothing at inference, set to zero.
+
+Given: LSTM/GRU/SimpleRNN layers (wrapped in Bidirectional or TimeDistributed too) with
+`dropout` or `recurrent_dropout` above zero.
+Result: both rates 0.0. The numbers at inference are the same, but Keras 3 keeps a
+seed-generator variable (and its assignment) in the traced graph for any non-zero rate,
+which freezing the graph for TFLite cannot turn into constants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from converter.artifacts import Layer
+from converter.normalize._infra import ConfigPass
+
+RECURRENT = ("LSTM", "GRU", "SimpleRNN")
+RATES = ("dropout", "recurrent_dropout")
+
+
+def zeroed(class_name: str, config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The config with its dropout rates (and its wrapped layers') at zero."""
+    out, notes = dict(config), []
+    if class_name in RECURRENT:
+        for key in RATES:
+            if out.get(key):
+                notes.append(f"{key} {out[key]} -> 0.0 (inference)")
+                out[key] = 0.0
+    for key in ("layer", "backward_layer"):
+        inner = out.get(key)
+        if isinstance(inner, Mapping) and isinstance(inner.get("config"), Mapping):
+            inner_config, inner_notes = zeroed(str(inner.get("class_name")), inner["config"])
+            if inner_notes:
+                out[key] = {**inner, "config": inner_config}
+                notes.extend(f"{key}: {note}" for note in inner_notes)
+    return out, notes
+
+
+def rewrite(layer: Layer) -> tuple[Mapping[str, Any], list[str]] | None:
+    """Zero one layer's recurrent dropout rates."""
+    config, notes = zeroed(layer.class_name, layer.config)
+    return (config, notes) if notes else None
+
+
+PASS = ConfigPass("recurrent_dropout", rewrite)

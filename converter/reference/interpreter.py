@@ -1,0 +1,66 @@
+"""Run a ModelGraph's layers in dependency order on NumPy arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from converter.artifacts import Layer, ModelGraph, TensorRef
+from converter.reference import conv, core, recurrent  # noqa: F401  (they register layers)
+from converter.reference.registry import (
+    LAYERS,
+    Config,
+    Inputs,
+    UnsupportedByReference,
+    Weights,
+    register,
+)
+
+Array = np.ndarray
+
+
+@register("TimeDistributed")
+def time_distributed(config: Config, weights: Weights, inputs: Inputs) -> Array:
+    """The wrapped layer on every step: (batch, steps, ...) folded to (batch * steps, ...)."""
+    layer = config["layer"]
+    x = inputs[0]
+    impl = implementation(str(layer.get("class_name")))
+    out = impl(layer.get("config", {}), weights, [x.reshape(-1, *x.shape[2:])])
+    return out.reshape(x.shape[0], x.shape[1], *out.shape[1:])
+
+
+def implementation(class_name: str) -> Any:
+    """The registered implementation of a class, or UnsupportedByReference naming it."""
+    if class_name not in LAYERS:
+        raise UnsupportedByReference(f"no NumPy implementation of {class_name}")
+    return LAYERS[class_name]
+
+
+def run_graph(graph: ModelGraph, feeds: Sequence[Array]) -> list[Array]:
+    """Outputs of the graph on `feeds` (one array per model input, in graph order)."""
+    tensors: dict[TensorRef, Array] = {
+        ref: np.asarray(value, dtype=np.float64) if not np.issubdtype(
+            np.asarray(value).dtype, np.integer) else np.asarray(value)
+        for ref, value in zip(graph.inputs, feeds, strict=True)
+    }
+    pending = [(layer, i) for layer in graph.layers for i in range(len(layer.calls))]
+    while pending:
+        ready = [(x, i) for x, i in pending if all(r in tensors for r in x.calls[i].inputs)]
+        if not ready:
+            raise UnsupportedByReference(f"layers {[x.name for x, _ in pending]} never get inputs")
+        for layer, index in ready:
+            tensors[TensorRef(layer.name, index, 0)] = call(layer, index, tensors)
+        pending = [item for item in pending if item not in ready]
+    return [tensors[ref].astype(np.float32) for ref in graph.outputs]
+
+
+def call(layer: Layer, index: int, tensors: dict[TensorRef, Array]) -> Array:
+    """One call of one layer, its failure naming the layer."""
+    inputs = [tensors[r] for r in layer.calls[index].inputs]
+    weights = [np.asarray(w, dtype=np.float64) for w in layer.weights]
+    try:
+        return implementation(layer.class_name)(layer.config, weights, inputs)
+    except UnsupportedByReference as exc:
+        raise UnsupportedByReference(f"layer {layer.name} ({layer.class_name}): {exc}") from None

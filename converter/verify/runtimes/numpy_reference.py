@@ -1,0 +1,36 @@
+"""The NumPy reference interpreter as a parity runtime (runs the normalised graph)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from converter.artifacts import ModelGraph
+from converter.interface import input_specs
+from converter.verify.runtimes.base import check_feeds
+
+
+class NumpyReference:
+    """Independent of Keras and of every exporter; the reference for Keras 1 files."""
+
+    name = "numpy"
+    accepts = "graph"
+    install_hint = "pip install 'numpy>=2,<3'"
+
+    def __init__(self) -> None:
+        self.graph: ModelGraph | None = None
+
+    def load(self, path: str, loader: str) -> None:
+        """Read the graph file the parent wrote."""
+        from converter.graph_io import load_graph
+
+        self.graph = load_graph(Path(path))
+
+    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        """Interpret the graph on one case."""
+        from converter.reference import run_graph
+
+        assert self.graph is not None, "load() first"
+        check_feeds(self.name, [s.name for s in input_specs(self.graph)], feeds)
+        return run_graph(self.graph, list(feeds.values()))
