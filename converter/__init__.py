@@ -23,6 +23,7 @@ __all__ = [
     "OutputComparison",
     "ParityCheck",
     "convert",
+    "inspect",
 ]
 
 
@@ -31,3 +32,13 @@ def convert(source: Source | Any, options: ConvertOptions | None = None) -> Conv
     from converter.api import convert as run
 
     return run(source, options)
+
+
+def inspect(source: str | Any, arch: str | None = None) -> Any:
+    """See `converter.inspection.inspect`: describe a model file without converting it."""
+    from pathlib import Path
+
+    from converter.inspection import inspect as run
+    from converter.load import LoadOptions
+
+    return run(Path(source), LoadOptions(Path(arch) if arch else None))

@@ -33,6 +33,7 @@ class LoadOptions:
 def load_path(path: Path, options: LoadOptions | None = None) -> LoadedModel:
     """Read a model file or directory without executing anything from it."""
     options = options or LoadOptions()
+    path = Path(path)
     kind = detect_format(path)
     if kind == "savedmodel":
         from converter.load.savedmodel import read_savedmodel

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from converter.artifacts import Layer, ModelGraph
-from converter.errors import LoadError
+from converter.errors import LoadError, UnsupportedLayersError
 from converter.normalize._infra import LayerPass, PassResult
 from converter.normalize.keras1_weights import conv1d_kernel, fuse_gates, split_halves
 
@@ -245,6 +245,14 @@ def rewrite(layer: Layer) -> tuple[Layer, list[str]] | None:
     return replace(layer, class_name=target, config=config, weights=weights), notes
 
 
+# Keras 1 classes this pass or later ones translate, and what they become (a graph this
+# pass already ran on holds those).
+KNOWN_CLASSES = frozenset(
+    set(RULES) | {r.target for r in RULES.values()}
+    | {"Merge", "Concatenate", "Add", "Multiply", "Average", "Maximum", "Dot"}
+)
+
+
 class Keras1Layers:
     """The pass object: it runs only on graphs whose source is Keras 1."""
 
@@ -254,6 +262,13 @@ class Keras1Layers:
         """Translate every Keras 1 layer of a Keras 1 graph."""
         if graph.source_keras != "1":
             return PassResult(graph, False)
+        unknown = [(x.name, f"Keras 1 class {x.class_name} has no Keras 3 mapping")
+                   for x in graph.layers
+                   if x.class_name not in KNOWN_CLASSES]
+        if unknown:
+            raise UnsupportedLayersError(
+                unknown, "re-save the model with Keras 2 if you can, or replace these layers "
+                "with ones converter maps (see converter inspect).")
         return LayerPass(self.name, rewrite)(graph)
 
 

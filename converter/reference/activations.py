@@ -29,13 +29,8 @@ def elu(x: Array, alpha: float = 1.0) -> Array:
 
 
 def gelu(x: Array) -> Array:
-    """Keras 3's default gelu (approximate=True, tanh form)."""
-    return 0.5 * x * (1 + np.tanh(sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
-
-
-def gelu_exact(x: Array) -> Array:
-    """The erf form of gelu."""
-    return 0.5 * x * (1 + np.vectorize(erf)(x / sqrt(2)))
+    """The "gelu" activation by name: Keras 3 computes the exact erf form."""
+    return 0.5 * x * (1 + np.vectorize(erf, otypes=[np.float64])(x / sqrt(2)))
 
 
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805

@@ -66,6 +66,12 @@ def build_report(
         "parity": jsonable(parity),
         "inputs": jsonable(inputs),
         "options": jsonable(options),
+        "safety": {
+            "lambda_bytecode_allowed": options.allow_lambda,
+            "custom_objects": list(options.custom_objects),
+            "note": ("Lambda layers' stored bytecode was allowed to run (--allow-lambda)"
+                     if options.allow_lambda else "no code from the model file was run"),
+        },
         "versions": library_versions(),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }

@@ -166,3 +166,18 @@ def test_savedmodel_refuses_unknown_classes_all_at_once() -> None:
 
 def test_numpy_runtime_is_a_check_against_keras() -> None:
     assert "numpy" not in DEFAULT_RUNTIMES
+
+
+def test_allow_lambda_is_an_explicit_reported_opt_in(tmp_path) -> None:
+    import keras
+
+    from converter import convert
+
+    x = keras.Input((8, 2), name="x")
+    y = keras.layers.Lambda(lambda t: t * 3.0, name="triple")(keras.layers.Conv1D(2, 3)(x))
+    path = tmp_path / "lam.keras"
+    keras.Model(x, y).save(path)
+    result = convert(path, ConvertOptions(output_dir=tmp_path / "out", allow_lambda=True))
+    assert result.passed, result.parity
+    assert result.report["safety"]["lambda_bytecode_allowed"] is True
+    assert "--allow-lambda" in result.report["safety"]["note"]

@@ -233,3 +233,12 @@ def test_backend_decision(override, attribute, config, names, expected) -> None:
 def test_unknown_backend_attribute_asks_for_source_backend() -> None:
     with pytest.raises(LoadError, match="pass --source-backend"):
         decide_backend(None, "cntk", {}, [])
+
+
+def test_unknown_keras1_classes_are_listed_all_at_once() -> None:
+    graph = chain(INPUT, Layer("c2", "Convolution2D", {"name": "c2"}),
+                  Layer("hw", "Highway", {"name": "hw"}))
+    with pytest.raises(UnsupportedLayersError, match=r"c2 \(Keras 1 class Convolution2D has no "
+                                                     r"Keras 3 mapping\); hw \(Keras 1 class "
+                                                     r"Highway"):
+        keras1_layers.PASS(graph)

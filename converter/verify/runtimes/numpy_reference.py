@@ -31,6 +31,7 @@ class NumpyReference:
         """Interpret the graph on one case."""
         from converter.reference import run_graph
 
-        assert self.graph is not None, "load() first"
+        if self.graph is None:
+            raise RuntimeError("NumpyReference.run called before load")
         check_feeds(self.name, [s.name for s in input_specs(self.graph)], feeds)
         return run_graph(self.graph, list(feeds.values()))

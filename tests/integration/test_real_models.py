@@ -1,0 +1,112 @@
+"""The real-model corpus (../shared/real_models): every model converts with parity passed, or
+fails with exit 3 naming the layer it cannot handle and the remedy. Skipped where absent."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from converter.cli import main
+from converter.load import LoadOptions, load_path
+from converter.normalize import normalize
+from converter.reference import run_graph
+from tests.conftest import REAL_MODELS
+
+pytestmark = [
+    pytest.mark.tf,
+    pytest.mark.skipif(not (REAL_MODELS / "MANIFEST.tsv").exists(), reason="corpus absent"),
+]
+
+CUSTOM = "--custom-objects module:Class"
+# Every model and what it must do: "passed" (exit 0) or the text its exit-3 error must hold.
+EXPECTED = {
+    "spliceai__spliceai1.h5": "passed",
+    "hls4ml__KERAS_conv1d_small_weights.h5": "passed",
+    "kad__con1d-auto-encoder-weights.h5": "passed",
+    "factornet_e2f1_gencode_dgf__best_model.hdf5": "passed",
+    "factornet_rest_gencode_dgf__final_model.hdf5": "passed",
+    "tcnstock__tcn_model.keras": "tcn (class TCN is not a Keras 3 layer)",
+    "praali__cnn1d_model.keras": "passed",
+    "cnn1dvar__CNN1D_Model_4H_LSTM.h5": "passed",
+    "synthecg__ecg_model.h5": "passed",
+    "stockcnn__cnn1d_model": "passed",
+    "oncemylove__ecg_model": "multi_head_self_attention (class MultiHeadSelfAttention",
+    "kipoi_extended_coda__weights.h5": "passed",
+    "kipoi_extended_coda_keras2__model.h5": "passed",
+    "kipoi_rbp__weights.h5": "spline_t_6 (class SplineT is not a Keras 3 layer)",
+    "sentweb__wordvec_cnn_weights.h5": "passed",
+    "dfdpulse__wavenet.h5": "passed",
+    "nssa__cnn_bilstm_model.h5": "passed",
+    "nids__cnn_bilstm_model.h5": "passed",
+    "climator__TCN_Model_V2": "tcn_2 (class TCN is not a Keras 3 layer)",
+    "nonbangkok__model.keras": "passed",
+    "nonbangkok__model.h5": "passed",
+    "nithishhar__har_model.keras": "passed",
+}
+
+
+def manifest() -> list[tuple[str, str]]:
+    if not (REAL_MODELS / "MANIFEST.tsv").exists():
+        return []
+    with open(REAL_MODELS / "MANIFEST.tsv") as handle:
+        return [(r["local_name"], r["companions"].strip())
+                for r in csv.DictReader(handle, delimiter="\t")]
+
+
+def convert_cli(name: str, companion: str, out: Path) -> tuple[int, str]:
+    args = ["convert", str(REAL_MODELS / name), "-o", str(out)]
+    if companion:
+        args += ["--arch", str(REAL_MODELS / companion)]
+    result = CliRunner().invoke(main, args)
+    return result.exit_code, result.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "companion"), manifest(), ids=[n for n, _ in manifest()])
+def test_every_real_model_converts_or_names_what_it_cannot_handle(tmp_path, name, companion):
+    expected = EXPECTED[name]  # a new corpus entry must be given its expectation here
+    code, output = convert_cli(name, companion, tmp_path / "out")
+    if expected == "passed":
+        assert code == 0, output
+    else:
+        assert code == 3, output
+        assert expected in output and CUSTOM in output
+        assert "Traceback" not in output and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "arch"),
+    [("factornet_e2f1_gencode_dgf__best_model.hdf5", None),
+     ("factornet_rest_gencode_dgf__final_model.hdf5", "factornet_rest_gencode_dgf__model.json")],
+    ids=["full-model", "weights+json"],
+)
+def test_factornet_keras1_converts_against_the_numpy_reference(tmp_path, name, arch) -> None:
+    from converter import ConvertOptions, convert
+
+    options = ConvertOptions(output_dir=tmp_path, arch=REAL_MODELS / arch if arch else None)
+    result = convert(REAL_MODELS / name, options)
+    assert result.passed, result.parity
+    assert result.report["reference"]["runtime"] == "numpy"
+    assert result.provenance.keras_version == "1.1.1" and result.provenance.backend == "theano"
+    changes = {p.name: p.changes for p in result.passes}
+    assert "merge_3: Merge(mode='ave') -> Average" in changes["legacy_merge"]
+    assert any("bidirectional_1: weights" in c for c in changes["keras1_layers"])
+    for check in result.parity:
+        assert check.max_abs <= 1e-5 and all(o.cosine > 0.99999 for o in check.outputs)
+
+
+def test_kipoi_coda_keras1_and_keras2_files_compute_the_same() -> None:
+    keras1 = load_path(REAL_MODELS / "kipoi_extended_coda__weights.h5",
+                       LoadOptions(arch=REAL_MODELS / "kipoi_extended_coda__model.json"))
+    keras2 = load_path(REAL_MODELS / "kipoi_extended_coda_keras2__model.h5")
+    assert keras1.provenance.format == "weights-h5+json"
+    assert keras1.provenance.keras_version == "1.2.2" and keras2.provenance.keras_version == "2.1.4"
+    x = np.random.default_rng(0).uniform(-2, 2, (2, 25025, 1)).astype(np.float32)
+    a = run_graph(normalize(keras1.graph)[0], [x])[0]
+    b = run_graph(normalize(keras2.graph)[0], [x])[0]
+    assert a.shape == b.shape and np.abs(a).max() > 0.1
+    assert np.abs(a - b).max() <= 1e-5
