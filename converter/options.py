@@ -63,14 +63,16 @@ class ConvertOptions:
                 object.__setattr__(self, name, tuple(value))
         unknown = [t for t in self.to if t not in TARGETS]
         if unknown or not self.to:
-            raise UsageError(f"--to must name one or more of {', '.join(TARGETS)}; received {self.to}")
+            raise UsageError(
+                f"--to must name one or more of {', '.join(TARGETS)}; received {self.to}")
         bad = [p for p in self.precision if p not in PRECISIONS]
         if bad or not self.precision:
             raise UsageError(
                 f"--precision must be one of {', '.join(PRECISIONS)}; received {self.precision}"
             )
         if not 9 <= self.opset <= 18:
-            raise UsageError(f"--opset must be between 9 and 18 (tf2onnx 1.17); received {self.opset}")
+            raise UsageError(
+                f"--opset must be between 9 and 18 (tf2onnx 1.17); received {self.opset}")
         if self.batch_size < 1 or any(n < 1 for n in self.lengths) or not self.lengths:
             raise UsageError(
                 f"batch size and lengths must be positive; received batch_size={self.batch_size}, "
@@ -81,7 +83,8 @@ class ConvertOptions:
         unknown_runtimes = [r for r in self.runtimes if r not in REGISTRY]
         if unknown_runtimes:
             raise UsageError(
-                f"unknown runtime {unknown_runtimes[0]!r}; choose from {', '.join(sorted(REGISTRY))}"
+                f"unknown runtime {unknown_runtimes[0]!r}; "
+                f"choose from {', '.join(sorted(REGISTRY))}"
             )
         if not [r for r in self.runtimes if r != "keras"]:
             raise UsageError(

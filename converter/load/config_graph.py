@@ -169,7 +169,8 @@ def keras3_ref(tensor: Any, owner: str) -> TensorRef:
     try:
         name, call, index = tensor["config"]["keras_history"]
     except (KeyError, TypeError, ValueError):
-        raise LoadError(f"layer {owner}: an input is not a Keras tensor: {str(tensor)[:80]}") from None
+        raise LoadError(
+            f"layer {owner}: an input is not a Keras tensor: {str(tensor)[:80]}") from None
     return TensorRef(str(name), int(call), int(index))
 
 

@@ -48,7 +48,8 @@ def detect_format(path: Path) -> str:
         with open(path, "rb") as handle:
             head = handle.read(64)
     except OSError as exc:
-        raise LoadError(f"{path}: cannot be read ({exc.strerror or exc}); expected {EXPECTED}") from None
+        reason = exc.strerror or exc
+        raise LoadError(f"{path}: cannot be read ({reason}); expected {EXPECTED}") from None
     if head.startswith(HDF5_MAGIC):
         return "hdf5"
     if head.startswith(ZIP_MAGIC):

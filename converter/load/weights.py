@@ -101,8 +101,8 @@ def saving_paths(class_names: list[str]) -> list[str]:
     used: dict[str, int] = {}
     paths = []
     for class_name in class_names:
-        base = re.sub(r"([a-z])([A-Z])", r"\1_\2", re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name))
-        base = base.lower()
+        words = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+        base = re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()
         if base in used:
             used[base] += 1
             paths.append(f"{base}_{used[base]}")

@@ -1,5 +1,8 @@
-"""The real-model corpus (../shared/real_models): every model converts with parity passed, or
-fails with exit 3 naming the layer it cannot handle and the remedy. Skipped where absent."""
+"""The real-model corpus (../shared/real_models), skipped where absent.
+
+Every model converts with parity passed, or fails with exit 3 naming the layer it cannot
+handle and the remedy.
+"""
 
 from __future__ import annotations
 

@@ -45,7 +45,8 @@ def test_keras1_full_model_matches_the_hand_computation(tmp_path, backend, old_l
 def test_backend_attribute_and_override_decide_the_flip(tmp_path) -> None:
     weights = k1.random_weights(2)
     path = k1.write_full_model(tmp_path / "m.h5", weights, "theano", backend_attr=True)
-    assert load_path(path).provenance.backend_decided_by == "the file's backend attribute ('theano')"
+    decided = load_path(path).provenance.backend_decided_by
+    assert decided == "the file's backend attribute ('theano')"
     forced = LoadOptions(source_backend="tensorflow")
     assert load_path(path, forced).provenance.backend_decided_by == "--source-backend given"
     np.testing.assert_allclose(reference_output(path, forced),
