@@ -66,6 +66,7 @@ class Provenance:
     backend: str = "tensorflow"
     backend_decided_by: str = "default: TensorFlow"
     architecture: str = ""
+    input_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ class ModelGraph:
 
     `kernel_convention` is "convolution" while the conv kernels are Theano's (flipped
     relative to TensorFlow's cross-correlation); `source_keras` is the Keras major version
-    whose semantics the configs carry ("1", "2" or "3").
+    whose semantics the configs carry ("1", "2" or "3"); `input_note` says how an input
+    shape the file did not declare was inferred.
     """
 
     layers: tuple[Layer, ...]
@@ -83,6 +85,7 @@ class ModelGraph:
     name: str = "model"
     kernel_convention: str = "cross-correlation"
     source_keras: str = "3"
+    input_note: str = ""
 
     def layer(self, name: str) -> Layer:
         """The layer called `name`; a KeyError names the valid ones."""

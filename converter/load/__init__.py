@@ -82,6 +82,7 @@ def load_hdf5(path: Path, options: LoadOptions) -> LoadedModel:
         str(path), file_sha256(path), fmt, version or f"{major}.x (inferred from the config)",
         backend, how,
         f"{options.arch} (sha256 {file_sha256(options.arch)})" if options.arch else "",
+        graph.input_note,
     )
     reference = "numpy" if major == "1" or architecture is not None else (
         "keras" if major == "3" else "tf_keras")

@@ -98,13 +98,15 @@ def sequential_graph(
     if not entries:
         raise LoadError("the Sequential model has no layers")
     layers: list[Layer] = []
+    note = ""
     if entries[0].get("class_name") != "InputLayer":
         first = dict(entries[0]["config"])
         shape = next((first.pop(k) for k in SHAPE_KEYS if k in first), None)
         if shape is None:
             shape = config.get("build_input_shape")
         if shape is None:
-            shape, _ = infer_input_shape(entries, weights, layer_name)
+            shape, how = infer_input_shape(entries, weights, layer_name)
+            note = f"input shape {shape} inferred: {how}"
         input_name = f"{layer_name(entries[0])}_input"
         dtype = first.get("dtype", first.get("input_dtype", "float32"))
         input_config = {"name": input_name, "batch_shape": list(shape), "dtype": dtype}
@@ -116,7 +118,7 @@ def sequential_graph(
         layers.append(Layer(name, class_name, dict(entry["config"]), calls, weights.get(name, ())))
     return ModelGraph(
         tuple(layers), (TensorRef(layers[0].name),), (TensorRef(layers[-1].name),),
-        str(config.get("name", "sequential")),
+        str(config.get("name", "sequential")), input_note=note,
     )
 
 

@@ -181,3 +181,29 @@ def test_allow_lambda_is_an_explicit_reported_opt_in(tmp_path) -> None:
     assert result.passed, result.parity
     assert result.report["safety"]["lambda_bytecode_allowed"] is True
     assert "--allow-lambda" in result.report["safety"]["note"]
+
+
+def test_live_tf_keras_model(tmp_path) -> None:
+    import tf_keras
+
+    from converter import convert
+
+    model = tf_keras.Sequential([tf_keras.Input((12, 2)), tf_keras.layers.Conv1D(3, 3),
+                                 tf_keras.layers.GlobalMaxPooling1D()], name="tfk")
+    result = convert(model, ConvertOptions(output_dir=tmp_path / "out"))
+    assert result.passed and result.provenance.path == "<in-memory tf_keras.Model tfk>"
+    assert result.report["reference"]["loader"] == "tf_keras"
+
+
+def test_a_config_key_keras3_does_not_know_stops_the_build_naming_it(load_sample) -> None:
+    from dataclasses import replace
+
+    from converter.build import build
+    from converter.errors import BuildError
+    from converter.normalize import normalize
+
+    graph, _ = normalize(load_sample("text_conv1d.h5").graph)
+    layers = tuple(replace(x, config={**x.config, "mystery_key": 1})
+                   if x.class_name == "Conv1D" else x for x in graph.layers)
+    with pytest.raises(BuildError, match=r"layer conv \(Conv1D\).*mystery_key"):
+        build(replace(graph, layers=layers))

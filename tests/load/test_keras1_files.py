@@ -103,3 +103,21 @@ def test_yaml_with_a_python_object_tag_is_refused_and_runs_nothing(tmp_path) -> 
     with pytest.raises(LoadError, match=r"evil.yaml: is not safe Keras YAML"):
         load_path(path, LoadOptions(arch=arch))
     assert not marker.exists()
+
+
+def test_sequential_without_input_shape_is_inferred_from_the_kernels() -> None:
+    from converter.load.config_graph import graph_from_config
+
+    conv = {"filters": 4, "kernel_size": [2], "padding": "valid", "dilation_rate": [2],
+            "strides": [1]}
+    config = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "Conv1D", "config": {"name": "c1", **conv}},
+        {"class_name": "MaxPooling1D", "config": {"name": "p", "pool_size": [2],
+                                                  "strides": [2], "padding": "valid"}},
+        {"class_name": "Flatten", "config": {"name": "f"}},
+        {"class_name": "Dense", "config": {"name": "d", "units": 1}}]}}
+    weights = {"c1": (np.zeros((2, 3, 4)), np.zeros(4)), "d": (np.zeros((4 * 7, 1)), np.zeros(1))}
+    graph = graph_from_config(config, weights)
+    # 16 steps -> valid dilated conv (span 3) -> 14 -> pool 2 -> 7 steps x 4 channels = 28 rows
+    assert graph.layers[0].config["batch_shape"] == [None, 16, 3]
+    assert graph.input_note.endswith("length 16 from the 28-row Dense after Flatten")
