@@ -24,6 +24,7 @@ __all__ = [
     "ParityCheck",
     "convert",
     "inspect",
+    "verify",
 ]
 
 
@@ -42,3 +43,16 @@ def inspect(source: str | Any, arch: str | None = None) -> Any:
     from converter.load import LoadOptions
 
     return run(Path(source), LoadOptions(Path(arch) if arch else None))
+
+
+def verify(
+    source: Source | Any, artifacts: list[str | Any], options: ConvertOptions | None = None,
+    report: str | None = None,
+) -> ConvertResult:
+    """See `converter.api.verify_files`: parity of existing .tflite/.onnx files."""
+    from pathlib import Path
+
+    from converter.api import verify_files
+
+    return verify_files(source, [Path(a) for a in artifacts], options,
+                        Path(report) if report else None)

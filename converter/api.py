@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from converter.artifacts import ConvertResult, PassRecord
+from converter.artifacts import Artifact, ConvertResult, LoadedModel, PassRecord
+from converter.custom_objects import resolve_custom_objects
 from converter.errors import EXIT_OK, EXIT_PARITY_FAILED, EXIT_RUNTIME_UNAVAILABLE
 from converter.load import LoadOptions
 from converter.options import ConvertOptions
@@ -15,6 +20,9 @@ from converter.report.schema import build_report
 from converter.source import Source, open_source
 from converter.staging import staging
 from converter.stderr_capture import captured_stderr
+
+if TYPE_CHECKING:
+    from converter.verify import ParityRun
 
 
 def convert(source: Source, options: ConvertOptions | None = None) -> ConvertResult:
@@ -24,7 +32,6 @@ def convert(source: Source, options: ConvertOptions | None = None) -> ConvertRes
     built or exported; a parity mismatch is a result (`passed` False), not an exception.
     """
     from converter.build import build
-    from converter.custom_objects import resolve_custom_objects
     from converter.export import export
     from converter.normalize import normalize
     from converter.verify import verify
@@ -45,9 +52,10 @@ def convert(source: Source, options: ConvertOptions | None = None) -> ConvertRes
                 graph, passes = normalize(loaded.graph)
         with timed(timings, "build"):
             unrolled: list[str] = []
-            models = {"tflite": build(graph, unrolled, custom, options.allow_lambda)}
-            models["onnx"] = (build(graph, None, custom, options.allow_lambda) if unrolled
-                              else models["tflite"])
+            # Each target gets its own build: TFLite wants recurrent layers unrolled, ONNX
+            # wants explicit padding on dilated convs (converter.export_layers).
+            models = {"tflite": build(graph, unrolled, custom, options.allow_lambda),
+                      "onnx": build(graph, None, custom, options.allow_lambda, "onnx")}
             if unrolled:
                 passes.append(PassRecord("unroll_static_recurrent (TFLite only)", True,
                                          tuple(unrolled)))
@@ -57,21 +65,74 @@ def convert(source: Source, options: ConvertOptions | None = None) -> ConvertRes
             with timed(timings, "verify"):
                 parity = verify(graph, loaded.reference_loader, reference_file, artifacts, stage,
                                 options)
-            code = exit_code([c.status for c in parity.checks], parity.reference.status)
-            report = build_report(
-                provenance=loaded.provenance, passes=passes, artifacts=artifacts,
-                reference={"runtime": parity.reference_runtime, "loader": loaded.reference_loader,
-                           "status": parity.reference.status, "reason": parity.reference.reason,
-                           "seconds": parity.reference.seconds},
-                parity=parity.checks, inputs={"seed": options.seed, "cases": parity.cases},
-                options=options, timings=timings, exit_code=code,
-            )
-            text = json.dumps(report, indent=2, sort_keys=True) + "\n"
+            result = parity_result(loaded, passes, artifacts, parity, options, timings,
+                                   options.output_dir.absolute() / "report.json")
+            text = json.dumps(result.report, indent=2, sort_keys=True) + "\n"
             (stage / "report.json").write_text(text)
-    return ConvertResult(
-        code == EXIT_OK, code, loaded.provenance, tuple(passes), tuple(artifacts),
-        parity.checks, str(options.output_dir.absolute() / "report.json"), report,
+    return result
+
+
+def parity_result(
+    loaded: LoadedModel, passes: list[PassRecord], artifacts: list[Artifact], parity: ParityRun,
+    options: ConvertOptions, timings: dict[str, float], report_path: Path,
+) -> ConvertResult:
+    """The exit code, the report and the result object of a parity run."""
+    required = set(options.runtimes)
+    code = exit_code([c.status if c.status != "skipped" or c.runtime in required else "optional"
+                      for c in parity.checks], parity.reference.status)
+    report = build_report(
+        provenance=loaded.provenance, passes=passes, artifacts=artifacts,
+        reference={"runtime": parity.reference_runtime, "loader": loaded.reference_loader,
+                   "status": parity.reference.status, "reason": parity.reference.reason,
+                   "seconds": parity.reference.seconds},
+        parity=parity.checks, inputs={"seed": options.seed, "cases": parity.cases},
+        options=options, timings=timings, exit_code=code,
     )
+    return ConvertResult(code == EXIT_OK, code, loaded.provenance, tuple(passes),
+                         tuple(artifacts), parity.checks, str(report_path), report)
+
+
+def verify_files(
+    source: Source, files: list[Path], options: ConvertOptions | None = None,
+    report_path: Path | None = None,
+) -> ConvertResult:
+    """Parity of existing .tflite/.onnx files (from converter or any tool) against the model.
+
+    The report is written to `report_path` when one is given.
+    """
+    from converter.interface import input_specs, output_names
+    from converter.normalize import normalize
+    from converter.verify import verify
+    from converter.verify.delegates import delegate_checks
+    from converter.verify.external import describe_artifact
+
+    options = options or ConvertOptions()
+    timings: dict[str, float] = {}
+    with ExitStack() as stack:
+        with timed(timings, "load"), captured_stderr():
+            loaded, reference_file, _ = open_source(source, stack, LoadOptions(
+                options.arch, options.source_backend, options.allow_lambda,
+                resolve_custom_objects(options.custom_objects)))
+            graph, passes = normalize(loaded.graph)
+            specs, outputs = input_specs(graph), output_names(graph)
+            artifacts = [describe_artifact(Path(f), specs, outputs) for f in files]
+            artifacts = [replace(a, delegates=delegate_checks(Path(a.path), a.format,
+                                                              a.op_counts)) for a in artifacts]
+        with timed(timings, "verify"):
+            parity = verify(graph, loaded.reference_loader, reference_file, artifacts,
+                            Path.cwd(), options)
+        result = parity_result(loaded, passes, artifacts, parity, options, timings,
+                               report_path or Path("-"))
+    if report_path is not None:
+        write_atomically(report_path, json.dumps(result.report, indent=2, sort_keys=True) + "\n")
+    return result
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary name beside `path`, then rename: no half-written report."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
 
 
 SIGNATURE_ONLY = PassRecord(
@@ -82,7 +143,10 @@ SIGNATURE_ONLY = PassRecord(
 
 
 def exit_code(statuses: list[str], reference: str) -> int:
-    """0 all passed; 1 any failed, crashed or timed out; 4 a runtime could not run here."""
+    """0 all passed; 1 any failed, crashed or timed out; 4 a runtime asked for could not run.
+
+    A default runtime that cannot run here arrives as "optional" and changes nothing.
+    """
     if any(s in ("failed", "crashed", "timeout") for s in statuses) or reference in (
         "crashed", "timeout"
     ):

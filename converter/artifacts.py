@@ -149,6 +149,7 @@ class Artifact:
     op_counts: Mapping[str, int]
     input_names: tuple[str, ...]
     output_names: tuple[str, ...]
+    delegates: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,8 @@ class ParityCheck:
     tolerance: Tolerance | None = None
     outputs: tuple[OutputComparison, ...] = ()
     seconds: float = 0.0
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    localization: Mapping[str, Any] | None = None
 
     @property
     def passed(self) -> bool:

@@ -47,6 +47,7 @@ MAX_UNROLL = 1024
 def build(
     graph: ModelGraph, unrolled: list[str] | None = None,
     custom: Mapping[str, Any] | None = None, allow_lambda: bool = False,
+    target: str = "tflite",
 ) -> Any:
     """Instantiate the graph as a keras.Model with the graph's weights.
 
@@ -59,9 +60,12 @@ def build(
 
     if any(x.class_name == SIGNATURE_LAYER for x in graph.layers):
         return SignatureModel(graph)
-    scope = keras.saving.custom_object_scope({**FUNCTIONS, **(custom or {})})
+    from converter.export_layers import export_classes
+
+    exported = export_classes(target)
+    scope = keras.saving.custom_object_scope({**FUNCTIONS, **exported, **(custom or {})})
     with scope, keras.src.saving.serialization_lib.SafeModeScope(not allow_lambda):
-        return build_model(graph, unrolled, custom)
+        return build_model(graph, unrolled, {**exported, **(custom or {})})
 
 
 class SignatureModel:

@@ -10,7 +10,9 @@ import dataclasses
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +25,13 @@ from converter.options import (
     ConvertOptions,
 )
 from converter.verify.runtimes import REGISTRY
+
+if TYPE_CHECKING:
+    from converter.artifacts import ConvertResult
+
+
+RUNTIME_HELP = ("Parity runtime; repeat for several [default: the CPU matrix: "
+                f"{', '.join(DEFAULT_RUNTIMES)}].")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,9 +49,8 @@ def main() -> None:
 @click.option("--precision", multiple=True, type=click.Choice(PRECISIONS), default=("fp32",),
               show_default=True, help="TFLite precision; repeat for several.")
 @click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset.")
-@click.option("--runtime", "runtimes", multiple=True, default=DEFAULT_RUNTIMES,
-              type=click.Choice(sorted(REGISTRY)),
-              show_default=True, help="Parity runtime; repeat for several.")
+@click.option("--runtime", "runtimes", multiple=True, type=click.Choice(sorted(REGISTRY)),
+              help=RUNTIME_HELP)
 @click.option("--inputs", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               default=None, help=".npz of parity inputs keyed by input name (or x, x0..xN).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of synthetic inputs.")
@@ -59,14 +67,73 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
 def convert(model: Path, output_dir: Path | None, as_json: bool, **flags: object) -> None:
     """Convert MODEL (.keras or .h5), export, verify parity, write a report."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        options = ConvertOptions(output_dir=output_dir or Path(f"{model.stem}-converted"),
-                                 **flags)  # type: ignore[arg-type]
+    output_dir = output_dir or Path(f"{model.stem}-converted")
+
+    def run(options: ConvertOptions) -> ConvertResult:
         from converter.api import convert as run_convert
 
+        return run_convert(model, options)
+
+    def closing(result: ConvertResult) -> list[str]:
+        wrote = [f"wrote {output_dir / artifact.path}" for artifact in result.artifacts]
+        return [*wrote, f"report {result.report_path}"]
+
+    finish(run, {"output_dir": output_dir, **flags}, as_json, closing)
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("artifacts", nargs=-1, required=True,
+                type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--runtime", "runtimes", multiple=True, type=click.Choice(sorted(REGISTRY)),
+              help=RUNTIME_HELP)
+@click.option("--inputs", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default=None, help=".npz of parity inputs keyed by input name (or x, x0..xN).")
+@click.option("--arch", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Architecture (.json/.yaml) for a weights-only .h5.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of synthetic inputs.")
+@click.option("--timeout", "timeout_s", type=float, default=300.0, show_default=True,
+              help="Seconds each runtime's worker may take.")
+@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="Write report.json here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report to stdout.")
+def verify(model: Path, artifacts: tuple[Path, ...], report_path: Path | None, as_json: bool,
+           **flags: object) -> None:
+    """Check existing ARTIFACTS (.tflite/.onnx, from any tool) against MODEL.
+
+    Exit 0 when every check passes, 1 when any fails (the first diverging layer is named).
+    """
+    def run(options: ConvertOptions) -> ConvertResult:
+        from converter.api import verify_files
+
+        return verify_files(model, list(artifacts), options, report_path)
+
+    finish(run, flags, as_json, localizations)
+
+
+def localizations(result: ConvertResult) -> list[str]:
+    """One line per failed check whose first diverging layer was found."""
+    return [
+        f"{c.runtime} on {Path(c.artifact).name}: first diverging layer "
+        f"{c.localization['layer']} ({c.localization['class_name']}), max abs "
+        f"{c.localization['max_abs']:.3g}"
+        for c in result.parity if c.localization and c.localization.get("layer")
+    ]
+
+
+def finish(
+    run: Callable[[ConvertOptions], ConvertResult], flags: dict[str, object], as_json: bool,
+    closing: Callable[[ConvertResult], list[str]],
+) -> None:
+    """Options from flags, run, then the report (JSON or summary + closing lines), exit code.
+
+    A ConverterError becomes one "error:" line and its exit code, never a traceback.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        options = ConvertOptions(**flags)  # type: ignore[arg-type]
         quiet_libraries()
-        result = run_convert(model, options)
+        result = run(options)
     except ConverterError as exc:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(exc.exit_code)
@@ -76,9 +143,8 @@ def convert(model: Path, output_dir: Path | None, as_json: bool, **flags: object
         from converter.report.terminal import print_summary
 
         print_summary(result.report)
-        for artifact in result.artifacts:
-            click.echo(f"wrote {options.output_dir / artifact.path}")
-        click.echo(f"report {result.report_path}")
+        for line in closing(result):
+            click.echo(line)
     sys.exit(result.exit_code)
 
 

@@ -71,5 +71,12 @@ class RuntimeUnavailableError(ConverterError):
     exit_code = EXIT_RUNTIME_UNAVAILABLE
 
 
+class NotApplicable(Exception):
+    """A parity runtime cannot evaluate this model (its limit, not the model's fault).
+
+    Raised inside a runtime's worker; the check is reported `skipped` with the reason.
+    """
+
+
 class InternalError(Exception):
     """A bug in converter itself: never caused by user input, never swallowed."""

@@ -9,7 +9,12 @@ from converter.errors import UsageError
 
 TARGETS = ("tflite", "onnx")
 PRECISIONS = ("fp32",)
-DEFAULT_RUNTIMES = ("keras", "tflite-xnnpack", "ort-cpu")
+# The CPU matrix: the reference, the rebuilt graph, the NumPy interpreter, every LiteRT
+# interpreter and onnxruntime configuration. The GPU runtimes (litert-gpu-fp16/fp32) are
+# asked for by name: the accelerator accepts only graphs whose tensors are all static-sized,
+# which dynamic-length and Flatten/transpose-conv exports are not yet.
+DEFAULT_RUNTIMES = ("keras", "keras-normalized", "numpy", "tflite-xnnpack", "tflite-builtin",
+                    "tflite-reference", "ort-cpu", "ort-cpu-noopt", "onnx-reference")
 SOURCE_BACKENDS = ("tensorflow", "theano")
 
 
@@ -22,7 +27,9 @@ class ConvertOptions:
         to: export targets, any of TARGETS.
         precision: TFLite precisions (fp32 for now).
         opset: ONNX opset handed to tf2onnx.
-        runtimes: parity runtimes by registry name; the first reference one is the baseline.
+        runtimes: parity runtimes asked for by name; empty means DEFAULT_RUNTIMES. A runtime
+            asked for by name that cannot run here makes the exit code 4; one of the defaults
+            that cannot is reported `skipped` without changing the exit code.
         inputs: an .npz of parity inputs; None draws seeded synthetic ones.
         seed: seed of the synthetic inputs.
         batch_size: batch of the synthetic inputs.
@@ -38,7 +45,7 @@ class ConvertOptions:
     to: tuple[str, ...] = TARGETS
     precision: tuple[str, ...] = ("fp32",)
     opset: int = 17
-    runtimes: tuple[str, ...] = DEFAULT_RUNTIMES
+    runtimes: tuple[str, ...] = ()
     inputs: Path | None = None
     seed: int = 0
     batch_size: int = 2
@@ -80,13 +87,13 @@ class ConvertOptions:
             )
         from converter.verify.runtimes import REGISTRY
 
-        unknown_runtimes = [r for r in self.runtimes if r not in REGISTRY]
+        unknown_runtimes = [r for r in self.selected_runtimes() if r not in REGISTRY]
         if unknown_runtimes:
             raise UsageError(
                 f"unknown runtime {unknown_runtimes[0]!r}; "
                 f"choose from {', '.join(sorted(REGISTRY))}"
             )
-        if not [r for r in self.runtimes if r != "keras"]:
+        if not [r for r in self.selected_runtimes() if r != "keras"]:
             raise UsageError(
                 f"--runtime must name at least one runtime besides the keras reference; "
                 f"received {self.runtimes}"
@@ -96,3 +103,7 @@ class ConvertOptions:
                              f"received {self.source_backend!r}")
         if self.timeout_s <= 0:
             raise UsageError(f"--timeout must be positive; received {self.timeout_s}")
+
+    def selected_runtimes(self) -> tuple[str, ...]:
+        """The runtimes asked for, or the default matrix."""
+        return self.runtimes or DEFAULT_RUNTIMES

@@ -29,7 +29,9 @@ from converter.options import ConvertOptions
         ({"runtimes": ("keras",)}, r"at least one runtime besides the keras reference"),
         ({"timeout_s": 0}, r"--timeout must be positive; received 0"),
         ({"runtimes": ("keras", "tflite-gpu")},
-         r"unknown runtime 'tflite-gpu'; choose from keras, numpy, ort-cpu, tflite-xnnpack"),
+         r"unknown runtime 'tflite-gpu'; choose from keras, keras-normalized, litert-gpu-fp16, "
+         r"litert-gpu-fp32, numpy, onnx-reference, ort-cpu, ort-cpu-noopt, tflite-builtin, "
+         r"tflite-reference, tflite-xnnpack"),
     ],
     ids=["bad-target", "no-target", "precision", "opset", "batch", "lengths", "only-ref",
          "timeout", "unknown-runtime"],
@@ -42,7 +44,8 @@ def test_options_refuse_bad_values(kwargs: dict, message: str) -> None:
 def test_default_options_are_valid() -> None:
     options = ConvertOptions()
     assert options.to == ("tflite", "onnx")
-    assert options.runtimes == ("keras", "tflite-xnnpack", "ort-cpu")
+    assert options.runtimes == () and options.selected_runtimes()[0] == "keras"
+    assert "litert-gpu-fp16" not in options.selected_runtimes()
 
 
 def test_exit_codes_follow_design() -> None:

@@ -6,6 +6,6 @@ wrong in the same way Keras would be. Keras 1 files, which no Keras loads, are c
 against it.
 """
 
-from converter.reference.interpreter import UnsupportedByReference, run_graph
+from converter.reference.interpreter import UnsupportedByReference, layer_outputs, run_graph
 
-__all__ = ["UnsupportedByReference", "run_graph"]
+__all__ = ["UnsupportedByReference", "layer_outputs", "run_graph"]

@@ -40,6 +40,19 @@ def implementation(class_name: str) -> Any:
 
 def run_graph(graph: ModelGraph, feeds: Sequence[Array]) -> list[Array]:
     """Outputs of the graph on `feeds` (one array per model input, in graph order)."""
+    tensors = all_tensors(graph, feeds)
+    return [tensors[ref].astype(np.float32) for ref in graph.outputs]
+
+
+def layer_outputs(graph: ModelGraph, feeds: Sequence[Array]) -> dict[str, Array]:
+    """Every layer's first output (of its first call), by layer name: for localisation."""
+    tensors = all_tensors(graph, feeds)
+    return {ref.layer: value for ref, value in tensors.items()
+            if ref.call_index == 0 and ref.tensor_index == 0}
+
+
+def all_tensors(graph: ModelGraph, feeds: Sequence[Array]) -> dict[TensorRef, Array]:
+    """Every tensor the graph computes on `feeds`, in float64."""
     tensors: dict[TensorRef, Array] = {
         ref: np.asarray(value, dtype=np.float64) if not np.issubdtype(
             np.asarray(value).dtype, np.integer) else np.asarray(value)
@@ -53,7 +66,7 @@ def run_graph(graph: ModelGraph, feeds: Sequence[Array]) -> list[Array]:
         for layer, index in ready:
             tensors[TensorRef(layer.name, index, 0)] = call(layer, index, tensors)
         pending = [item for item in pending if item not in ready]
-    return [tensors[ref].astype(np.float32) for ref in graph.outputs]
+    return tensors
 
 
 def call(layer: Layer, index: int, tensors: dict[TensorRef, Array]) -> Array:

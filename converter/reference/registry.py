@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from converter.errors import NotApplicable
+
 # An implementation gets the layer config, its weights (float64) and its input arrays, and
 # returns its output array.
 Config = Mapping[str, Any]
@@ -16,7 +18,7 @@ Impl = Callable[[Config, Weights, Inputs], np.ndarray]
 LAYERS: dict[str, Impl] = {}
 
 
-class UnsupportedByReference(Exception):
+class UnsupportedByReference(NotApplicable):
     """The graph uses something the NumPy reference does not implement."""
 
 

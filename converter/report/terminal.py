@@ -26,7 +26,7 @@ def summary_table(report: Mapping[str, Any]) -> Table:
     table.add_column("note", overflow="fold")
     for check in report["parity"]:
         table.add_row(
-            check["runtime"], check["artifact"],
+            check["runtime"], check["artifact"].rsplit("/", 1)[-1],
             f"[{STYLE.get(check['status'], 'white')}]{check['status']}[/]",
             number(check.get("max_abs")), number(check.get("max_rel")),
             check.get("reason", ""),

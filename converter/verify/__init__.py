@@ -15,6 +15,7 @@ from converter.interface import input_specs, output_names, shortest_length
 from converter.options import ConvertOptions
 from converter.verify.compare import compare_output
 from converter.verify.inputs import Case, load_cases, synthetic_cases
+from converter.verify.localize import describe, localize
 from converter.verify.runner import WorkerJob, WorkerOutcome, run_worker
 from converter.verify.runtimes import REFERENCE, availability, create
 from converter.verify.tolerances import tolerance_for
@@ -59,13 +60,13 @@ def verify(
         names = tuple(s.name for s in specs)
         graph_file = save_graph(graph, workdir / "graph.json")
         # The normalised graph is a pseudo-artifact for runtimes that interpret it (numpy).
-        graph_artifact = Artifact(GRAPH_ARTIFACT, "graph", "fp64", 0, "", {}, names,
+        graph_artifact = Artifact(GRAPH_ARTIFACT, "graph", "graph", 0, "", {}, names,
                                   graph_outputs)
         targets = {a.path: stage / a.path for a in artifacts} | {GRAPH_ARTIFACT: graph_file}
 
-        def job(runtime: str, target: Path) -> WorkerJob:
+        def job(runtime: str, target: Path, feed_names: tuple[str, ...] = names) -> WorkerJob:
             return WorkerJob(runtime, str(target), loader, inputs, len(cases), names,
-                             options.custom_objects, options.allow_lambda)
+                             options.custom_objects, options.allow_lambda, feed_names)
 
         reference_name = "numpy" if loader == "numpy" else REFERENCE
         reference = run_worker(
@@ -81,18 +82,48 @@ def verify(
                          "the NumPy reference was used instead"
                 reference = replace(fallback, reason=reason)
                 reference_name = "numpy"
-        pairs = [(r, a) for r in options.runtimes if r not in (REFERENCE, reference_name)
+        pairs = [(r, a) for r in options.selected_runtimes()
+                 if r not in (REFERENCE, reference_name)
                  for a in (*artifacts, graph_artifact) if create(r).accepts == a.format]
         with ThreadPoolExecutor(max_workers=2) as pool:
             outcomes = list(pool.map(
-                lambda pair: outcome_of(job(pair[0], targets[pair[1].path]), workdir, options),
+                lambda pair: outcome_of(
+                    job(pair[0], targets[pair[1].path], pair[1].input_names), workdir, options),
                 pairs,
             ))
     checks = tuple(
-        judge(runtime, artifact, outcome, reference, graph_outputs, reference_name)
+        localized(judge(runtime, artifact, outcome, reference, graph_outputs, reference_name),
+                  artifact, graph, targets, cases[0])
         for (runtime, artifact), outcome in zip(pairs, outcomes, strict=True)
     )
     return ParityRun(reference, checks, shapes, reference_name)
+
+
+def localized(check: ParityCheck, artifact: Artifact, graph: ModelGraph,
+              targets: dict[str, Path], case: Case) -> ParityCheck:
+    """A failed check on a .tflite/.onnx file, with the first diverging layer named."""
+    if check.status != "failed" or artifact.format not in ("tflite", "onnx") or (
+        check.tolerance is None
+    ):
+        return check
+    if check.runtime.startswith("litert-gpu"):
+        # The intermediate tensors are read on the CPU interpreter, which cannot see where
+        # a GPU kernel goes wrong; the CPU checks of the same file say whether it is the file.
+        return replace(check, localization=describe(
+            None, "not localised: intermediate tensors are only readable on the CPU; compare "
+                  "the tflite CPU checks of the same file"))
+    feeds = dict(zip(artifact.input_names, case.values(), strict=True))
+    try:
+        found = localize(graph, targets[artifact.path], artifact.format, case, feeds,
+                         check.tolerance)
+        record = describe(found)
+    except Exception as exc:  # evidence on top of the verdict: its failure must not hide it
+        record = describe(None, f"localisation failed: {type(exc).__name__}: {exc}"[:300])
+    reason = check.reason
+    if record.get("layer"):
+        reason += (f"; first diverging layer: {record['layer']} ({record['class_name']}), "
+                   f"max abs {record['max_abs']:.3g}")
+    return replace(check, reason=reason, localization=record)
 
 
 def outcome_of(job: WorkerJob, workdir: Path, options: ConvertOptions) -> WorkerOutcome:
@@ -100,7 +131,13 @@ def outcome_of(job: WorkerJob, workdir: Path, options: ConvertOptions) -> Worker
     missing = availability(job.runtime)
     if missing:
         return WorkerOutcome("skipped", missing)
-    return run_worker(job, workdir, options.timeout_s)
+    outcome = run_worker(job, workdir, options.timeout_s)
+    if outcome.status == "timeout" and getattr(create(job.runtime), "slow", False):
+        return replace(outcome, status="skipped", reason=(
+            f"{outcome.reason}: {job.runtime} is a plain reference evaluator, too slow for this "
+            "model here (raise --timeout to wait for it); the optimised runtimes check the "
+            "same file"))
+    return outcome
 
 
 def write_cases(cases: list[Case], path: Path) -> Path:
@@ -155,5 +192,5 @@ def judge(
     return ParityCheck(
         runtime, artifact.path, "passed" if passed else "failed",
         max(c.max_abs for c in comparisons), max(c.max_rel for c in comparisons),
-        reason, tolerance, comparisons, outcome.seconds,
+        reason, tolerance, comparisons, outcome.seconds, outcome.facts,
     )

@@ -24,6 +24,7 @@ class WorkerOutcome:
     reason: str = ""
     seconds: float = 0.0
     outputs: list[list[np.ndarray]] = field(default_factory=list)
+    facts: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -38,17 +39,21 @@ class WorkerJob:
     input_names: tuple[str, ...]
     custom_objects: tuple[str, ...] = ()
     allow_lambda: bool = False
+    feed_names: tuple[str, ...] = ()
 
 
 def run_worker(job: WorkerJob, workdir: Path, timeout_s: float) -> WorkerOutcome:
     """Run one job in a fresh interpreter; never raises for anything the runtime does."""
     tag = f"{job.runtime}-{Path(job.target).name}".replace("/", "_")
     request, outputs = workdir / f"{tag}.json", workdir / f"{tag}.out.npz"
+    facts = workdir / f"{tag}.facts.json"
     request.write_text(json.dumps({
         "runtime": job.runtime, "target": job.target, "loader": job.loader,
         "inputs": str(job.inputs), "outputs": str(outputs), "cases": job.cases,
+        "facts": str(facts),
         "input_names": list(job.input_names), "custom_objects": list(job.custom_objects),
         "allow_lambda": job.allow_lambda,
+        "feed_names": list(job.feed_names or job.input_names),
     }))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONFAULTHANDLER": "0"}
     start = time.monotonic()
@@ -72,7 +77,8 @@ def run_worker(job: WorkerJob, workdir: Path, timeout_s: float) -> WorkerOutcome
     with np.load(outputs, allow_pickle=False) as data:
         count = 1 + max(int(key.split("/")[1]) for key in data.files) if data.files else 0
         values = [[data[f"{c}/{i}"] for i in range(count)] for c in range(job.cases)]
-    return WorkerOutcome("ok", "", seconds, values)
+    found = json.loads(facts.read_text()) if facts.exists() else {}
+    return WorkerOutcome("ok", "", seconds, values, found)
 
 
 def last_reason(stderr: bytes) -> str:

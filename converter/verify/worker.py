@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import time
 
 EXIT_RAISED = 3
 EXIT_UNAVAILABLE = 4
@@ -21,6 +23,7 @@ def main(request_path: str) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import numpy as np
 
+    from converter.errors import NotApplicable
     from converter.verify.runtimes import availability, create
 
     with open(request_path) as handle:
@@ -29,6 +32,7 @@ def main(request_path: str) -> int:
     if missing:
         print(json.dumps({"reason": missing}), file=sys.stderr)
         return EXIT_UNAVAILABLE
+    inject_fault(request["runtime"])
     runtime = create(request["runtime"])
     try:
         configure = getattr(runtime, "configure", None)
@@ -39,15 +43,43 @@ def main(request_path: str) -> int:
             arrays = {key: data[key] for key in data.files}
         outputs = {}
         for case in range(request["cases"]):
-            feeds = {name: arrays[f"{case}/{name}"] for name in request["input_names"]}
+            # Inputs are stored under the model's input names; the artifact may call them
+            # otherwise (files made by other tools), in the same order.
+            feeds = {feed: arrays[f"{case}/{name}"] for name, feed in
+                     zip(request["input_names"], request["feed_names"], strict=True)}
             for index, value in enumerate(runtime.run(feeds)):
                 outputs[f"{case}/{index}"] = value
+    except NotApplicable as exc:
+        print(json.dumps({"reason": f"cannot evaluate this model: {exc}"[:400]}),
+              file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except Exception as exc:  # any runtime failure is a reported result, not a crash of ours
-        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:400]
+        lines = [x.strip(" └") for x in f"{type(exc).__name__}: {exc}".splitlines() if x.strip()]
+        reason = " ".join(lines)[:400]
         print(json.dumps({"reason": reason}), file=sys.stderr)
         return EXIT_RAISED
     np.savez(request["outputs"], **outputs)
+    facts = getattr(runtime, "facts", None)
+    if facts is not None:
+        with open(request["facts"], "w") as handle:
+            json.dump(facts(), handle)
     return 0
+
+
+def inject_fault(runtime: str) -> None:
+    """Fault injection for tests, so isolation is tested with the real worker.
+
+    CONVERTER_INJECT_FAULT="<runtime>:segv" (or ":hang") makes that runtime's worker die by
+    SIGSEGV (or hang) before it loads anything.
+    """
+    spec = os.environ.get("CONVERTER_INJECT_FAULT", "")
+    target, _, fault = spec.partition(":")
+    if target != runtime:
+        return
+    if fault == "segv":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if fault == "hang":
+        time.sleep(3600)
 
 
 if __name__ == "__main__":

@@ -45,8 +45,10 @@ def test_artifacts_and_report_contract(converted, name: str) -> None:
         assert artifact["precision"] == "fp32" and artifact["op_counts"]
     assert report["reference"]["status"] == "ok"
     assert {(p["runtime"], p["artifact"]) for p in report["parity"]} == {
-        ("tflite-xnnpack", f"{stem}.tflite"), ("ort-cpu", f"{stem}.onnx"),
-        ("numpy", "normalized-graph"),
+        ("keras-normalized", "normalized-graph"), ("numpy", "normalized-graph"),
+        ("tflite-xnnpack", f"{stem}.tflite"), ("tflite-builtin", f"{stem}.tflite"),
+        ("tflite-reference", f"{stem}.tflite"), ("ort-cpu", f"{stem}.onnx"),
+        ("ort-cpu-noopt", f"{stem}.onnx"), ("onnx-reference", f"{stem}.onnx"),
     }
 
 

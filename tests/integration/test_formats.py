@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from converter.cli import main
-from converter.options import DEFAULT_RUNTIMES, ConvertOptions
+from converter.options import ConvertOptions
 from tests.conftest import ROOT
 from tests.load import keras1_writer as k1
 
@@ -44,7 +44,10 @@ def test_keras1_file_converts_and_artifacts_match_the_hand_computation(tmp_path,
     result = convert(path, ConvertOptions(output_dir=out))
     assert result.passed, result.parity
     assert result.report["reference"]["runtime"] == "numpy"
-    assert {c.runtime for c in result.parity} == {"tflite-xnnpack", "ort-cpu"}
+    assert {c.runtime for c in result.parity} == {
+        "keras-normalized", "tflite-xnnpack", "tflite-builtin", "tflite-reference", "ort-cpu",
+        "ort-cpu-noopt", "onnx-reference"}
+    assert all(c.passed for c in result.parity)
     expected = k1.expected_output(X, weights, backend)
     for runtime, value in run_artifacts(out, path.stem, X).items():
         assert np.abs(value - expected).max() <= 1e-5, runtime
@@ -162,10 +165,6 @@ def test_savedmodel_refuses_unknown_classes_all_at_once() -> None:
     assert result.exit_code == 3
     assert "multi_head_self_attention (class MultiHeadSelfAttention is not a Keras 3 layer)" in \
         result.output
-
-
-def test_numpy_runtime_is_a_check_against_keras() -> None:
-    assert "numpy" not in DEFAULT_RUNTIMES
 
 
 def test_allow_lambda_is_an_explicit_reported_opt_in(tmp_path) -> None:

@@ -99,6 +99,9 @@ def test_factornet_keras1_converts_against_the_numpy_reference(tmp_path, name, a
     assert "merge_3: Merge(mode='ave') -> Average" in changes["legacy_merge"]
     assert any("bidirectional_1: weights" in c for c in changes["keras1_layers"])
     for check in result.parity:
+        if check.runtime == "onnx-reference":  # onnx 1.23's Loop: skipped, and says why
+            assert check.status == "skipped" and "Loop" in check.reason
+            continue
         assert check.max_abs <= 1e-5 and all(o.cosine > 0.99999 for o in check.outputs)
 
 

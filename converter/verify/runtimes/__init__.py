@@ -7,10 +7,17 @@ from collections.abc import Callable
 
 from converter.errors import InternalError, UsageError
 from converter.verify.runtimes.base import Runtime
+from converter.verify.runtimes.keras_normalized import KerasNormalized
 from converter.verify.runtimes.keras_source import KerasSource
+from converter.verify.runtimes.litert_gpu import LitertGpuFp16, LitertGpuFp32
 from converter.verify.runtimes.numpy_reference import NumpyReference
-from converter.verify.runtimes.onnxruntime_cpu import OrtCpu
-from converter.verify.runtimes.tflite_interpreter import TfliteXnnpack
+from converter.verify.runtimes.onnx_reference import OnnxReference
+from converter.verify.runtimes.onnxruntime_cpu import OrtCpu, OrtCpuNoOpt
+from converter.verify.runtimes.tflite_interpreter import (
+    TfliteBuiltin,
+    TfliteReference,
+    TfliteXnnpack,
+)
 
 REFERENCE = "keras"
 
@@ -27,9 +34,16 @@ def register(factory: Callable[[], Runtime], module: str) -> None:
 
 
 register(KerasSource, "keras")
-register(TfliteXnnpack, "ai_edge_litert")
-register(OrtCpu, "onnxruntime")
+register(KerasNormalized, "keras")
 register(NumpyReference, "numpy")
+register(TfliteXnnpack, "ai_edge_litert")
+register(TfliteBuiltin, "ai_edge_litert")
+register(TfliteReference, "ai_edge_litert")
+register(LitertGpuFp16, "ai_edge_litert")
+register(LitertGpuFp32, "ai_edge_litert")
+register(OrtCpu, "onnxruntime")
+register(OrtCpuNoOpt, "onnxruntime")
+register(OnnxReference, "onnx")
 
 
 def create(name: str) -> Runtime:
@@ -44,4 +58,5 @@ def availability(name: str) -> str:
     factory, module = REGISTRY[name]
     if importlib.util.find_spec(module) is None:
         return f"{module} is not installed; {factory().install_hint}"
-    return ""
+    check = getattr(factory(), "unavailable", None)
+    return check() if check is not None else ""

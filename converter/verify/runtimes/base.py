@@ -13,8 +13,11 @@ from converter.errors import UsageError
 class Runtime(Protocol):
     """Loads one artifact (or the source model) and runs it on named feeds.
 
-    `accepts` is the artifact format it runs ("source", "tflite" or "onnx"). Implementations
-    import their library inside `load`, so the registry costs nothing to import.
+    `accepts` is the artifact format it runs ("source", "graph", "tflite" or "onnx").
+    Implementations import their library inside `load`, so the registry costs nothing to
+    import. A runtime with `slow = True` is a plain reference evaluator: running out of time
+    on a large model means "too slow here", not a hang, so verify reports it skipped while
+    the optimised runtimes check the same file.
     """
 
     name: str

@@ -47,10 +47,15 @@ class KerasSource:
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Call the model in inference mode; inputs are positional, in the graph's order."""
-        values = list(feeds.values())
-        result = self.model(values if len(values) > 1 else values[0], training=False)
-        results = result if isinstance(result, (list, tuple)) else [result]
-        return [np.asarray(r) for r in results]
+        return call_model(self.model, feeds)
+
+
+def call_model(model: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """Call a Keras-like model on positional inputs; its outputs as a list of arrays."""
+    values = list(feeds.values())
+    result = model(values if len(values) > 1 else values[0], training=False)
+    results = result if isinstance(result, (list, tuple)) else [result]
+    return [np.asarray(r) for r in results]
 
 
 class SignatureCaller:

@@ -16,6 +16,7 @@ class NumpyReference:
 
     name = "numpy"
     accepts = "graph"
+    slow = True  # a plain evaluator (see Runtime)
     install_hint = "pip install 'numpy>=2,<3'"
 
     def __init__(self) -> None:

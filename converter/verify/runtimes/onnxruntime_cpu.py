@@ -1,4 +1,8 @@
-"""onnxruntime's CPU execution provider with every graph optimisation on, 2 threads."""
+"""onnxruntime's CPU execution provider, with every graph optimisation and with none.
+
+The optimised session is what a server deployment runs; the unoptimised one runs the graph
+as written, so a fusion bug in onnxruntime shows up as a difference between the two.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ class OrtCpu:
     name = "ort-cpu"
     accepts = "onnx"
     install_hint = "pip install 'onnxruntime>=1.31,<1.33'"
+    level = "ORT_ENABLE_ALL"
 
     def __init__(self) -> None:
         self.session: Any = None
@@ -24,7 +29,7 @@ class OrtCpu:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, self.level)
         options.intra_op_num_threads = 2
         options.log_severity_level = 3
         self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
@@ -33,3 +38,10 @@ class OrtCpu:
         """One run; outputs in the graph's order."""
         check_feeds(self.name, [i.name for i in self.session.get_inputs()], feeds)
         return [np.asarray(x) for x in self.session.run(None, feeds)]
+
+
+class OrtCpuNoOpt(OrtCpu):
+    """The CPU provider with graph optimisations disabled."""
+
+    name = "ort-cpu-noopt"
+    level = "ORT_DISABLE_ALL"

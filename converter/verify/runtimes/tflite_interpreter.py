@@ -1,4 +1,9 @@
-"""LiteRT's Interpreter with its default delegate (XNNPACK) on 2 threads."""
+"""LiteRT's Interpreter: default delegate (XNNPACK), builtin kernels alone, reference kernels.
+
+Three op resolvers of the same interpreter, because a release meets all of them: XNNPACK is
+what apps get by default, the builtin kernels are what runs when a delegate declines an op,
+and the reference kernels are the spec's plainest implementation.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ class TfliteXnnpack:
     name = "tflite-xnnpack"
     accepts = "tflite"
     install_hint = "pip install 'ai-edge-litert>=2.3,<2.4'"
+    resolver = "AUTO"
 
     def __init__(self) -> None:
         self.runner: Any = None
@@ -29,9 +35,10 @@ class TfliteXnnpack:
 
     def load(self, path: str, loader: str) -> None:
         """Open the flatbuffer and its only signature."""
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-        interpreter = Interpreter(model_path=path, num_threads=2)
+        interpreter = Interpreter(model_path=path, num_threads=2,
+                                  experimental_op_resolver_type=OpResolverType[self.resolver])
         signatures = interpreter.get_signature_list()
         key = next(iter(signatures))
         self.runner = interpreter.get_signature_runner(key)
@@ -44,3 +51,18 @@ class TfliteXnnpack:
         check_feeds(self.name, sorted(self.inputs), dict(sorted(feeds.items())))
         result = self.runner(**feeds)
         return [np.asarray(result[name]) for name in self.outputs]
+
+
+class TfliteBuiltin(TfliteXnnpack):
+    """The builtin optimised kernels with no default delegate."""
+
+    name = "tflite-builtin"
+    resolver = "BUILTIN_WITHOUT_DEFAULT_DELEGATES"
+
+
+class TfliteReference(TfliteXnnpack):
+    """The reference kernels: slow, plain, the op set's own semantics."""
+
+    name = "tflite-reference"
+    resolver = "BUILTIN_REF"
+    slow = True  # reference kernels (see Runtime)

@@ -1,0 +1,158 @@
+"""The parity engine, judged by what it catches.
+
+Planted defects, crashes, the GPU path, static delegate checks and artifacts made by the
+stock converters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from converter.cli import main
+from tests.conftest import sample
+from tests.verify.plant import DEFECTS, plant_onnx, plant_tflite
+
+pytestmark = pytest.mark.tf
+
+# (sample, layer to plant in): a conv in the middle of a deep classifier (fused with its
+# BatchNormalization and ReLU in the .tflite), and a gate conv deep in a WaveNet block.
+TARGETS = [("ecg_classifier", "conv1"), ("wavenet_block", "gate2")]
+
+
+def verify_cli(model: str, artifact: Path, *runtimes: str) -> tuple[int, dict]:
+    args = ["verify", str(sample(f"{model}.keras")), str(artifact), "--json"]
+    for runtime in runtimes:
+        args += ["--runtime", runtime]
+    result = CliRunner().invoke(main, args)
+    return result.exit_code, json.loads(result.output[result.output.index("{"):])
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "tflite"])
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+@pytest.mark.parametrize(("model", "layer"), TARGETS, ids=[t[0] for t in TARGETS])
+def test_planted_defect_is_caught_and_localised(converted, tmp_path, model, layer, defect, fmt):
+    _, out = converted[f"{model}.keras"]
+    planted = tmp_path / f"{model}.{fmt}"
+    (plant_onnx if fmt == "onnx" else plant_tflite)(out / f"{model}.{fmt}", planted, layer,
+                                                     DEFECTS[defect])
+    runtime = "ort-cpu" if fmt == "onnx" else "tflite-xnnpack"
+    code, report = verify_cli(model, planted, "keras", runtime)
+    assert code == 1
+    (check,) = report["parity"]
+    assert check["status"] == "failed"
+    assert check["localization"]["layer"] == layer, check["localization"]
+    assert f"first diverging layer: {layer}" in check["reason"]
+
+
+def test_unplanted_artifacts_pass_verify_on_every_cpu_runtime(converted) -> None:
+    _, out = converted["ecg_classifier.keras"]
+    result = CliRunner().invoke(main, ["verify", str(sample("ecg_classifier.keras")),
+                                       str(out / "ecg_classifier.tflite"),
+                                       str(out / "ecg_classifier.onnx")])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_crashing_runtime_is_reported_and_the_others_stand(converted, monkeypatch) -> None:
+    _, out = converted["text_conv1d.keras"]
+    monkeypatch.setitem(os.environ, "CONVERTER_INJECT_FAULT", "tflite-builtin:segv")
+    code, report = verify_cli("text_conv1d", out / "text_conv1d.tflite", "keras",
+                              "tflite-xnnpack", "tflite-builtin", "tflite-reference")
+    assert code == 1
+    status = {c["runtime"]: (c["status"], c["reason"]) for c in report["parity"]}
+    assert status["tflite-builtin"] == ("crashed", "crashed: SIGSEGV")
+    assert status["tflite-xnnpack"][0] == status["tflite-reference"][0] == "passed"
+
+
+def test_stock_converter_artifacts_verify(tmp_path) -> None:
+    # Files made by TFLiteConverter.from_keras_model and tf2onnx.convert.from_keras, with
+    # their own input and output names, are checked against the model all the same.
+    import keras
+    import tensorflow as tf
+    import tf2onnx
+
+    model = keras.saving.load_model(sample("multi_io.keras"), compile=False)
+    tflite = tmp_path / "stock.tflite"
+    tflite.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    import tf_keras
+
+    legacy = tf_keras.models.load_model(sample("multi_io.h5"), compile=False)
+    onnx_file = tmp_path / "stock.onnx"
+    tf2onnx.convert.from_keras(legacy, opset=17, output_path=str(onnx_file))
+    code, report = verify_cli("multi_io", tflite, "keras", "tflite-xnnpack")
+    assert code == 0, report["parity"]
+    result = CliRunner().invoke(main, ["verify", str(sample("multi_io.h5")), str(onnx_file),
+                                       "--runtime", "keras", "--runtime", "ort-cpu"])
+    assert result.exit_code == 0, result.output
+
+
+def test_static_delegate_checks_in_the_report(converted) -> None:
+    tcn = {a.format: a.delegates for a in converted["tcn.keras"][0].artifacts}
+    assert tcn["tflite"]["gpu_analyzer_compatible"] is True
+    # Dilated convs are emitted as one dilated CONV_2D: no SHAPE/SPACE_TO_BATCH_ND chains.
+    assert tcn["tflite"]["gpu_static_graph"] is True and tcn["tflite"]["shape_ops"] == {}
+    assert tcn["tflite"]["flex_ops"] == []
+    assert tcn["tflite"]["dynamic_inputs"] == {"serving_default_series:0": [-1, -1, 3]}
+    assert "ai.onnx:Pad" in tcn["onnx"]["coreml"]["unsupported_ops"]
+    assert tcn["onnx"]["nnapi"]["unsupported_ops"] == []
+    ecg = {a.format: a.delegates for a in converted["ecg_classifier.keras"][0].artifacts}
+    assert ecg["tflite"]["gpu_static_graph"] is True
+    assert ecg["onnx"]["coreml"]["supported_nodes"] <= ecg["onnx"]["coreml"]["nodes"]
+
+
+def vulkan_reason() -> str:
+    from converter.verify.runtimes.litert_gpu import vulkan_missing
+
+    return vulkan_missing()
+
+
+GPU_SAMPLES = ["ecg_classifier", "kim_cnn", "multi_io", "text_conv1d", "wavenet_block"]
+
+
+@pytest.mark.skipif(bool(vulkan_reason()), reason="no Vulkan driver (scripts/setup.sh as root)")
+@pytest.mark.parametrize("model", GPU_SAMPLES)
+def test_gpu_accelerator_fp16_and_fp32(converted, model) -> None:
+    _, out = converted[f"{model}.keras"]
+    code, report = verify_cli(model, out / f"{model}.tflite", "keras", "litert-gpu-fp16",
+                              "litert-gpu-fp32")
+    assert code == 0, report["parity"]
+    checks = {c["runtime"]: c for c in report["parity"]}
+    assert checks["litert-gpu-fp32"]["max_abs"] <= 1e-5
+    fp16 = checks["litert-gpu-fp16"]
+    assert 1e-5 < fp16["max_abs"] <= 1e-2  # fp16 rounding is visible, and bounded
+    assert isinstance(fp16["facts"]["fully_accelerated"], bool)
+
+
+@pytest.mark.skipif(bool(vulkan_reason()), reason="no Vulkan driver (scripts/setup.sh as root)")
+def test_gpu_refusal_of_a_graph_with_shape_ops_says_why(converted) -> None:
+    # The Bidirectional LSTM's unrolled graph still sizes a state with SHAPE ops.
+    _, out = converted["conv_bilstm.keras"]
+    assert converted["conv_bilstm.keras"][0].artifacts[0].delegates["shape_ops"]
+    code, report = verify_cli("conv_bilstm", out / "conv_bilstm.tflite", "keras",
+                              "litert-gpu-fp16")
+    assert code == 1
+    (check,) = report["parity"]
+    assert check["status"] == "crashed"
+    assert "the GPU accelerator refused the graph" in check["reason"]
+
+
+@pytest.mark.parametrize(("runtime", "status", "code"),
+                         [("ort-cpu", "timeout", 1), ("onnx-reference", "skipped", 4)])
+def test_a_hang_is_a_timeout_but_a_slow_reference_evaluator_is_skipped(  # asked for: exit 4
+        converted, monkeypatch, runtime, status, code) -> None:
+    _, out = converted["text_conv1d.keras"]
+    monkeypatch.setitem(os.environ, "CONVERTER_INJECT_FAULT", f"{runtime}:hang")
+    result = CliRunner().invoke(main, [
+        "verify", str(sample("text_conv1d.keras")), str(out / "text_conv1d.onnx"), "--json",
+        "--timeout", "8", "--runtime", "keras", "--runtime", "ort-cpu-noopt", "--runtime",
+        runtime])
+    assert result.exit_code == code, result.output
+    report = json.loads(result.output[result.output.index("{"):])
+    checks = {c["runtime"]: c for c in report["parity"]}
+    assert checks[runtime]["status"] == status
+    assert checks[runtime]["reason"].startswith("no result within 8 s")
+    assert checks["ort-cpu-noopt"]["status"] == "passed"
