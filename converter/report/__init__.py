@@ -1,0 +1,1 @@
+"""Report stage: the JSON record and its renderings."""

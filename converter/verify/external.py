@@ -1,13 +1,14 @@
 """Describe an existing .tflite/.onnx file (made by converter or any other tool) for `verify`.
 
-Its inputs and outputs are matched to the model's by name where the names agree (also when
-one contains the other: TFLite signatures call an input `serving_default_x:0` or `x`), else
-by position, in the order each runtime feeds and returns them.
+Its inputs and outputs are matched to the model's by name where the names agree (also once
+TFLite's decoration is removed: `serving_default_x:0` is `x`), else by position, in the
+order each runtime feeds and returns them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,17 +31,22 @@ def artifact_format(path: Path) -> str:
 
 
 def align(names: Sequence[str], wanted: Sequence[str], what: str, path: Path) -> tuple[str, ...]:
-    """`names` reordered so the i-th matches `wanted[i]`: by name, containment, else position."""
+    """`names` reordered so the i-th matches `wanted[i]`: by name, undecorated name, position."""
     if len(names) != len(wanted):
         raise UsageError(f"{path}: has {len(names)} {what}s {list(names)}, the model has "
                          f"{len(wanted)} {list(wanted)}")
     exact = [next((n for n in names if n == w), None) for w in wanted]
     if all(exact):
         return tuple(exact)  # type: ignore[arg-type]
-    loose = [next((n for n in names if w in n or n in w), None) for w in wanted]
+    loose = [next((n for n in names if core(n) == core(w)), None) for w in wanted]
     if all(loose) and len(set(loose)) == len(loose):
         return tuple(loose)  # type: ignore[arg-type]
     return tuple(names)
+
+
+def core(name: str) -> str:
+    """A tensor name without TFLite's signature decoration (`serving_default_x:0` -> `x`)."""
+    return re.sub(r"^serving_default_|:\d+$", "", name)
 
 
 def tflite_names(path: Path) -> tuple[list[str], list[str]]:
