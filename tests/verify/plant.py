@@ -15,7 +15,10 @@ import numpy as np
 Defect = Callable[[np.ndarray, np.ndarray | None, int], tuple[np.ndarray, np.ndarray | None]]
 
 
-def scale_one_channel(kernel, bias, axis):
+def scale_one_channel(
+    kernel: np.ndarray, bias: np.ndarray | None, axis: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Output channel 0 scaled by 1.01."""
     out = kernel.copy()
     index = [slice(None)] * kernel.ndim
     index[axis] = 0
@@ -23,17 +26,26 @@ def scale_one_channel(kernel, bias, axis):
     return out, bias
 
 
-def scale_all(kernel, bias, axis):
+def scale_all(
+    kernel: np.ndarray, bias: np.ndarray | None, axis: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Every weight of the layer scaled by 1.001."""
     return kernel * np.float32(1.001), None if bias is None else bias * np.float32(1.001)
 
 
-def swap_two_channels(kernel, bias, axis):
+def swap_two_channels(
+    kernel: np.ndarray, bias: np.ndarray | None, axis: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Output channels 0 and 1 swapped."""
     order = np.arange(kernel.shape[axis])
     order[[0, 1]] = order[[1, 0]]
     return np.take(kernel, order, axis=axis), bias
 
 
-def drop_bias(kernel, bias, axis):
+def drop_bias(
+    kernel: np.ndarray, bias: np.ndarray | None, axis: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The bias set to zero."""
     return kernel, None if bias is None else np.zeros_like(bias)
 
 
@@ -82,11 +94,13 @@ def plant_tflite(source: Path, target: Path, layer: str, defect: Defect) -> None
                 and f"/{layer}_1/" in graph.tensors[op.outputs[0]].name.decode())
 
     def read(index: int) -> np.ndarray:
+        """A float32 constant tensor of the flatbuffer."""
         tensor = graph.tensors[index]
         data = np.frombuffer(bytes(model.buffers[tensor.buffer].data), dtype=np.float32)
         return data.reshape(tensor.shape).copy()
 
     def write(index: int, value: np.ndarray) -> None:
+        """Replace a constant tensor's bytes."""
         buffer = model.buffers[graph.tensors[index].buffer]
         buffer.data = np.frombuffer(value.astype(np.float32).tobytes(), dtype=np.uint8)
 
