@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from converter.artifacts import Artifact, ConvertResult, LoadedModel, PassRecord
+from converter.artifacts import Artifact, ConvertResult, LoadedModel, ModelGraph, PassRecord
 from converter.custom_objects import resolve_custom_objects
 from converter.errors import EXIT_OK, EXIT_PARITY_FAILED, EXIT_RUNTIME_UNAVAILABLE
 from converter.load import LoadOptions
@@ -31,10 +30,9 @@ def convert(source: Source, options: ConvertOptions | None = None) -> ConvertRes
     Raises ConverterError (with an exit code) when the model cannot be loaded, normalised,
     built or exported; a parity mismatch is a result (`passed` False), not an exception.
     """
-    from converter.build import build
     from converter.export import export
-    from converter.normalize import normalize
     from converter.verify import verify
+    from converter.verify.delegates import with_delegate_checks
 
     options = options or ConvertOptions()
     custom = resolve_custom_objects(options.custom_objects)
@@ -46,22 +44,16 @@ def convert(source: Source, options: ConvertOptions | None = None) -> ConvertRes
         with captured_stderr():  # TensorFlow's native start-up chatter is not the user's
             import tensorflow  # noqa: F401
         with timed(timings, "normalize"):
-            if loaded.reference_loader == "tf_saved_model":
-                graph, passes = loaded.graph, [SIGNATURE_ONLY]
-            else:
-                graph, passes = normalize(loaded.graph)
+            graph, passes = normalized(loaded)
         with timed(timings, "build"):
-            unrolled: list[str] = []
-            # Each target gets its own build: TFLite wants recurrent layers unrolled, ONNX
-            # wants explicit padding on dilated convs (converter.export_layers).
-            models = {"tflite": build(graph, unrolled, custom, options.allow_lambda),
-                      "onnx": build(graph, None, custom, options.allow_lambda, "onnx")}
+            models, unrolled = build_targets(graph, options, custom)
             if unrolled:
                 passes.append(PassRecord("unroll_static_recurrent (TFLite only)", True,
                                          tuple(unrolled)))
         with staging(options.output_dir) as stage:
             with timed(timings, "export"):
-                artifacts = export(models, graph, stage, stem, options)
+                artifacts = with_delegate_checks(export(models, graph, stage, stem, options),
+                                                 stage)
             with timed(timings, "verify"):
                 parity = verify(graph, loaded.reference_loader, reference_file, artifacts, stage,
                                 options)
@@ -70,6 +62,37 @@ def convert(source: Source, options: ConvertOptions | None = None) -> ConvertRes
             text = json.dumps(result.report, indent=2, sort_keys=True) + "\n"
             (stage / "report.json").write_text(text)
     return result
+
+
+def normalized(loaded: LoadedModel) -> tuple[ModelGraph, list[PassRecord]]:
+    """The normalised graph and pass records; a signature-only SavedModel skips the passes."""
+    from converter.normalize import normalize
+
+    if loaded.reference_loader == "tf_saved_model":
+        return loaded.graph, [SIGNATURE_ONLY]
+    return normalize(loaded.graph)
+
+
+def build_targets(
+    graph: ModelGraph, options: ConvertOptions, custom: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """A built model per requested target, and the recurrent layers unrolled for TFLite.
+
+    The targets share one model unless the graph needs them apart: TFLite wants static-length
+    recurrent layers unrolled, ONNX explicit padding on dilated "same" convs.
+    """
+    from converter.build import build
+    from converter.export_layers import target_specific
+
+    unrolled: list[str] = []
+    models: dict[str, Any] = {}
+    if "tflite" in options.to:
+        models["tflite"] = build(graph, unrolled, custom, options.allow_lambda)
+    if "onnx" in options.to:
+        shared = "tflite" in models and not unrolled and not target_specific(graph)
+        models["onnx"] = models["tflite"] if shared else build(
+            graph, None, custom, options.allow_lambda, "onnx")
+    return models, unrolled
 
 
 def parity_result(
@@ -101,9 +124,8 @@ def verify_files(
     The report is written to `report_path` when one is given.
     """
     from converter.interface import input_specs, output_names
-    from converter.normalize import normalize
     from converter.verify import verify
-    from converter.verify.delegates import delegate_checks
+    from converter.verify.delegates import with_delegate_checks
     from converter.verify.external import describe_artifact
 
     options = options or ConvertOptions()
@@ -113,11 +135,10 @@ def verify_files(
             loaded, reference_file, _ = open_source(source, stack, LoadOptions(
                 options.arch, options.source_backend, options.allow_lambda,
                 resolve_custom_objects(options.custom_objects)))
-            graph, passes = normalize(loaded.graph)
+            graph, passes = normalized(loaded)
             specs, outputs = input_specs(graph), output_names(graph)
-            artifacts = [describe_artifact(Path(f), specs, outputs) for f in files]
-            artifacts = [replace(a, delegates=delegate_checks(Path(a.path), a.format,
-                                                              a.op_counts)) for a in artifacts]
+            artifacts = with_delegate_checks(
+                [describe_artifact(Path(f), specs, outputs) for f in files], Path.cwd())
         with timed(timings, "verify"):
             parity = verify(graph, loaded.reference_loader, reference_file, artifacts,
                             Path.cwd(), options)

@@ -12,7 +12,7 @@ from typing import Any
 
 from converter.artifacts import Layer, ModelGraph, TensorRef
 from converter.errors import BuildError, UnsupportedLayersError
-from converter.load.savedmodel import SIGNATURE_LAYER
+from converter.load.savedmodel import SIGNATURE_LAYER, SignatureCaller
 
 REMEDY = (
     "converter never imports code a model file names. If you trust the code these layers "
@@ -58,33 +58,18 @@ def build(
     """
     import keras
 
-    if any(x.class_name == SIGNATURE_LAYER for x in graph.layers):
-        return SignatureModel(graph)
+    signature = next((x for x in graph.layers if x.class_name == SIGNATURE_LAYER), None)
+    if signature is not None:  # a SavedModel without Keras metadata: its signature is the model
+        import tensorflow as tf
+
+        return SignatureCaller(tf.saved_model.load(signature.config["path"]),
+                               signature.config["signature"])
     from converter.export_layers import export_classes
 
     exported = export_classes(target)
     scope = keras.saving.custom_object_scope({**FUNCTIONS, **exported, **(custom or {})})
     with scope, keras.src.saving.serialization_lib.SafeModeScope(not allow_lambda):
         return build_model(graph, unrolled, {**exported, **(custom or {})})
-
-
-class SignatureModel:
-    """A SavedModel's serving signature called like a Keras model (no layer graph exists)."""
-
-    def __init__(self, graph: ModelGraph) -> None:
-        import tensorflow as tf
-
-        signature = next(x for x in graph.layers if x.class_name == SIGNATURE_LAYER)
-        self.trackable = tf.saved_model.load(signature.config["path"])
-        self.function = self.trackable.signatures[signature.config["signature"]]
-        self.inputs = [r.layer for r in graph.inputs]
-        self.outputs = [r.layer for r in graph.outputs]
-
-    def __call__(self, tensors: Any, training: bool = False) -> list[Any]:
-        """Outputs in the graph's (sorted key) order."""
-        values = tensors if isinstance(tensors, list) else [tensors]
-        result = self.function(**dict(zip(self.inputs, values, strict=True)))
-        return [result[name] for name in self.outputs]
 
 
 def build_model(

@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from converter.artifacts import ModelGraph
+
 
 def export_classes(target: str = "tflite") -> dict[str, Any]:
     """{Keras class name: export-friendly subclass} for a target ("tflite" or "onnx").
@@ -88,3 +90,12 @@ def export_classes(target: str = "tflite") -> dict[str, Any]:
     return {"Conv1D": Conv1D, "Flatten": Flatten, "Reshape": Reshape,
             "LSTM": zero_state(keras.layers.LSTM),
             "GRU": zero_state(keras.layers.GRU), "SimpleRNN": zero_state(keras.layers.SimpleRNN)}
+
+
+def target_specific(graph: ModelGraph) -> bool:
+    """Whether `export_classes` differ by target for this graph (a dilated "same" Conv1D)."""
+    return any(
+        layer.class_name == "Conv1D" and layer.config.get("padding") == "same"
+        and max(layer.config.get("dilation_rate") or (1,)) > 1
+        for layer in graph.layers
+    )

@@ -52,7 +52,7 @@ def layer_rows(graph: ModelGraph) -> tuple[dict[str, Any], ...]:
 
 def unsupported_layers(graph: ModelGraph) -> list[dict[str, str]]:
     """Layers neither built-in (as far as the pipeline knows) nor understood by the reference."""
-    from converter.reference.interpreter import time_distributed  # noqa: F401 (registers)
+    from converter.reference import interpreter  # noqa: F401 (importing registers every layer)
     from converter.reference.registry import LAYERS
 
     known = set(LAYERS) | set(KERAS_ONLY) | {"InputLayer", "SavedModelSignature"}

@@ -13,7 +13,6 @@ from converter.export.signature import serving_function
 from converter.export.tflite import to_tflite
 from converter.interface import input_specs, output_names
 from converter.options import ConvertOptions
-from converter.verify.delegates import delegate_checks
 
 __all__ = ["export", "tflite_name"]
 
@@ -50,7 +49,6 @@ def export(
         (stage / name).write_bytes(data)
         artifacts.append(
             Artifact(name, fmt, precision, len(data), hashlib.sha256(data).hexdigest(), counts,
-                     tuple(s.name for s in specs), ordered,
-                     delegate_checks(stage / name, fmt, counts))
+                     tuple(s.name for s in specs), ordered)
         )
     return artifacts

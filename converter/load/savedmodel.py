@@ -133,3 +133,23 @@ def signature_model(path: Path) -> LoadedModel:
     provenance = Provenance(str(path), directory_sha256(path), "savedmodel-signature",
                             "none (no Keras metadata)", "tensorflow", "TensorFlow SavedModel")
     return LoadedModel(graph, provenance, "tf_saved_model")
+
+
+class SignatureCaller:
+    """A SavedModel's serving signature called like a Keras model.
+
+    Inputs are positional in sorted-name order and outputs come back in sorted-key order,
+    the order `signature_model` gives the graph's inputs and outputs. `trackable` is the
+    restored object owning the variables (the TFLite converter needs it).
+    """
+
+    def __init__(self, trackable: Any, signature: str = "serving_default") -> None:
+        self.trackable = trackable
+        self.function = trackable.signatures[signature]
+        self.inputs = sorted(self.function.structured_input_signature[1])
+
+    def __call__(self, values: Any, training: bool = False) -> list[Any]:
+        """Run the signature; `training` is accepted for the Keras call convention."""
+        values = values if isinstance(values, list) else [values]
+        result = self.function(**dict(zip(self.inputs, values, strict=True)))
+        return [result[name] for name in sorted(result)]

@@ -29,19 +29,47 @@ class Pass(Protocol):
         ...
 
 
+WRAPPED_KEYS = ("layer", "backward_layer")
+ConfigRewrite = Callable[[str, Mapping[str, Any]], tuple[dict[str, Any], list[str]]]
+
+
+def rewrite_wrapped(config: dict[str, Any], notes: list[str], rewrite: ConfigRewrite) -> None:
+    """Apply `rewrite(class_name, config)` to a wrapper's inner layer configs, in place.
+
+    Bidirectional and TimeDistributed keep their inner layers as `{"class_name", "config"}`
+    under `layer` (and `backward_layer`); each change is noted with the key it is under.
+    """
+    for key in WRAPPED_KEYS:
+        inner = config.get(key)
+        if isinstance(inner, Mapping) and isinstance(inner.get("config"), Mapping):
+            inner_config, inner_notes = rewrite(str(inner.get("class_name")), inner["config"])
+            if inner_notes:
+                config[key] = {**inner, "config": inner_config}
+                notes.extend(f"{key}: {note}" for note in inner_notes)
+
+
+def always(graph: ModelGraph) -> bool:
+    """The default `applies` of a pass: every graph."""
+    return True
+
+
 @dataclass(frozen=True)
 class ConfigPass:
     """A pass that rewrites layer configs one at a time.
 
     `rewrite(layer)` returns the new config and the changes it made, or None when the layer
-    needs nothing; the pass is modified exactly when some layer's config changed.
+    needs nothing; the pass is modified exactly when some layer's config changed. `applies`
+    limits the pass to graphs it concerns (e.g. those from a Keras 1/2 source).
     """
 
     name: str
     rewrite: Callable[[Layer], tuple[Mapping[str, Any], list[str]] | None]
+    applies: Callable[[ModelGraph], bool] = always
 
     def __call__(self, graph: ModelGraph) -> PassResult:
         """Apply `rewrite` to every layer."""
+        if not self.applies(graph):
+            return PassResult(graph, False)
         layers, changes = [], []
         for layer in graph.layers:
             outcome = self.rewrite(layer)
@@ -66,9 +94,12 @@ class LayerPass:
 
     name: str
     rewrite: Callable[[Layer], tuple[Layer, list[str]] | None]
+    applies: Callable[[ModelGraph], bool] = always
 
     def __call__(self, graph: ModelGraph) -> PassResult:
         """Apply `rewrite` to every layer."""
+        if not self.applies(graph):
+            return PassResult(graph, False)
         layers, changes = [], []
         for layer in graph.layers:
             outcome = self.rewrite(layer)

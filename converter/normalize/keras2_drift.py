@@ -25,9 +25,8 @@ from typing import Any
 
 from converter.artifacts import Layer
 from converter.errors import LoadError
-from converter.normalize._infra import ConfigPass
+from converter.normalize._infra import WRAPPED_KEYS, ConfigPass, rewrite_wrapped
 
-WRAPPED_KEYS = ("layer", "backward_layer")
 SHAPE_KEYS = ("batch_input_shape", "input_shape", "batch_size")
 SEPARABLE_UNUSED = ("groups", "kernel_initializer", "kernel_regularizer", "kernel_constraint")
 
@@ -67,16 +66,12 @@ def migrate(
     if isinstance(axis, list) and len(axis) == 1 and "Normalization" in class_name:
         out["axis"] = int(axis[0])
         notes.append(f"axis {axis} -> {axis[0]}")
+    rewrite_wrapped(out, notes, lambda inner, config: migrate(inner, config, owner))
     for key in WRAPPED_KEYS:
         inner = out.get(key)
-        if isinstance(inner, Mapping) and isinstance(inner.get("config"), Mapping):
-            inner_class = str(inner.get("class_name"))
-            inner_config, inner_notes = migrate(inner_class, inner["config"], owner)
-            out[key] = {**inner, "config": inner_config}
-            if "module" not in inner:
-                out[key]["module"] = "keras.layers"
-                inner_notes.append(f"module keras.layers given to {inner_class}")
-            notes.extend(f"{key}: {note}" for note in inner_notes)
+        if isinstance(inner, Mapping) and "config" in inner and "module" not in inner:
+            out[key] = {**inner, "module": "keras.layers"}
+            notes.append(f"{key}: module keras.layers given to {inner.get('class_name')}")
     return out, notes
 
 

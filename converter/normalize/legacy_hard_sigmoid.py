@@ -11,49 +11,35 @@ is relu6(x + 3) / 6 (slope 1/6), so keeping the name would silently change the n
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
-from converter.artifacts import ModelGraph
-from converter.normalize._infra import PassResult
+from converter.artifacts import Layer, ModelGraph
+from converter.normalize._infra import ConfigPass, rewrite_wrapped
 
 LEGACY = "keras2_hard_sigmoid"
 KEYS = ("activation", "recurrent_activation")
 
 
-def renamed(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def renamed(class_name: str, config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """A config with each `hard_sigmoid` activation renamed, wrappers included."""
     out, notes = dict(config), []
     for key in KEYS:
         if out.get(key) == "hard_sigmoid":
             out[key] = LEGACY
             notes.append(f"{key} hard_sigmoid -> {LEGACY} (slope 0.2, as Keras 1/2 computed)")
-    for key in ("layer", "backward_layer"):
-        inner = out.get(key)
-        if isinstance(inner, Mapping) and isinstance(inner.get("config"), Mapping):
-            inner_config, inner_notes = renamed(inner["config"])
-            out[key] = {**inner, "config": inner_config}
-            notes.extend(f"{key}: {note}" for note in inner_notes)
+    rewrite_wrapped(out, notes, renamed)
     return out, notes
 
 
-class LegacyHardSigmoid:
-    """The pass object: it depends on the graph's source version, so it sees the graph."""
-
-    name = "legacy_hard_sigmoid"
-
-    def __call__(self, graph: ModelGraph) -> PassResult:
-        """Rename hard_sigmoid activations of a Keras 1/2 graph."""
-        if graph.source_keras not in ("1", "2"):
-            return PassResult(graph, False)
-        layers, changes = [], []
-        for layer in graph.layers:
-            config, notes = renamed(layer.config)
-            layers.append(replace(layer, config=config) if notes else layer)
-            changes.extend(f"{layer.name}: {note}" for note in notes)
-        if not changes:
-            return PassResult(graph, False)
-        return PassResult(replace(graph, layers=tuple(layers)), True, tuple(changes))
+def rewrite(layer: Layer) -> tuple[Mapping[str, Any], list[str]] | None:
+    """Rename one layer's hard_sigmoid activations."""
+    config, notes = renamed(layer.class_name, layer.config)
+    return (config, notes) if notes else None
 
 
-PASS = LegacyHardSigmoid()
+def keras1_or_2(graph: ModelGraph) -> bool:
+    """Whether the graph carries Keras 1/2 semantics."""
+    return graph.source_keras in ("1", "2")
+
+
+PASS = ConfigPass("legacy_hard_sigmoid", rewrite, keras1_or_2)

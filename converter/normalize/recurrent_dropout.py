@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from converter.artifacts import Layer
-from converter.normalize._infra import ConfigPass
+from converter.normalize._infra import ConfigPass, rewrite_wrapped
 
 RECURRENT = ("LSTM", "GRU", "SimpleRNN")
 RATES = ("dropout", "recurrent_dropout")
@@ -27,13 +27,7 @@ def zeroed(class_name: str, config: Mapping[str, Any]) -> tuple[dict[str, Any], 
             if out.get(key):
                 notes.append(f"{key} {out[key]} -> 0.0 (inference)")
                 out[key] = 0.0
-    for key in ("layer", "backward_layer"):
-        inner = out.get(key)
-        if isinstance(inner, Mapping) and isinstance(inner.get("config"), Mapping):
-            inner_config, inner_notes = zeroed(str(inner.get("class_name")), inner["config"])
-            if inner_notes:
-                out[key] = {**inner, "config": inner_config}
-                notes.extend(f"{key}: {note}" for note in inner_notes)
+    rewrite_wrapped(out, notes, zeroed)
     return out, notes
 
 

@@ -13,6 +13,7 @@ from converter.reference.registry import (
     UnsupportedByReference,
     Weights,
     axis_of,
+    implementation,
     register,
 )
 
@@ -204,3 +205,13 @@ def repeat_vector(config: Config, weights: Weights, inputs: Inputs) -> Array:
 def identity(config: Config, weights: Weights, inputs: Inputs) -> Array:
     """Layers that are the identity at inference."""
     return inputs[0]
+
+
+@register("TimeDistributed")
+def time_distributed(config: Config, weights: Weights, inputs: Inputs) -> Array:
+    """The wrapped layer on every step: (batch, steps, ...) folded to (batch * steps, ...)."""
+    layer = config["layer"]
+    x = inputs[0]
+    impl = implementation(str(layer.get("class_name")))
+    out = impl(layer.get("config", {}), weights, [x.reshape(-1, *x.shape[2:])])
+    return out.reshape(x.shape[0], x.shape[1], *out.shape[1:])

@@ -3,39 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from converter.artifacts import Layer, ModelGraph, TensorRef
 from converter.reference import conv, core, recurrent  # noqa: F401  (they register layers)
-from converter.reference.registry import (
-    LAYERS,
-    Config,
-    Inputs,
-    UnsupportedByReference,
-    Weights,
-    register,
-)
+from converter.reference.registry import UnsupportedByReference, implementation
 
 Array = np.ndarray
-
-
-@register("TimeDistributed")
-def time_distributed(config: Config, weights: Weights, inputs: Inputs) -> Array:
-    """The wrapped layer on every step: (batch, steps, ...) folded to (batch * steps, ...)."""
-    layer = config["layer"]
-    x = inputs[0]
-    impl = implementation(str(layer.get("class_name")))
-    out = impl(layer.get("config", {}), weights, [x.reshape(-1, *x.shape[2:])])
-    return out.reshape(x.shape[0], x.shape[1], *out.shape[1:])
-
-
-def implementation(class_name: str) -> Any:
-    """The registered implementation of a class, or UnsupportedByReference naming it."""
-    if class_name not in LAYERS:
-        raise UnsupportedByReference(f"no NumPy implementation of {class_name}")
-    return LAYERS[class_name]
 
 
 def run_graph(graph: ModelGraph, feeds: Sequence[Array]) -> list[Array]:

@@ -7,7 +7,7 @@ it (Keras 2 default, one bias row).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -25,55 +25,58 @@ def check(config: Mapping[str, Any]) -> None:
             raise UnsupportedByReference(f"{key}=True")
 
 
-def sequence(config: Mapping[str, Any], states: list[Array]) -> Array:
-    """The layer output from the per-step states (in processing order, as Keras returns it)."""
-    if config.get("return_sequences", False):
-        return np.stack(states, axis=1)
-    return states[-1]
+def scan(config: Config, weights: Weights, x: Array,
+         step: Callable[[Array, Array, Any], tuple[Array, Any]], extra: Any = None) -> Array:
+    """Run `step(x_t, h, extra) -> (h, extra)` over time from a zero state.
+
+    Steps go in reverse for go_backwards; the output is the per-step states in processing
+    order (as Keras returns them) for return_sequences, else the last state.
+    """
+    check(config)
+    h = np.zeros((x.shape[0], weights[1].shape[0]))
+    series = np.swapaxes(x, 0, 1)
+    states = []
+    for x_t in series[::-1] if config.get("go_backwards", False) else series:
+        h, extra = step(x_t, h, extra)
+        states.append(h)
+    return np.stack(states, axis=1) if config.get("return_sequences", False) else states[-1]
 
 
-def steps(x: Array, config: Mapping[str, Any]) -> Array:
-    """Time-major view, reversed for go_backwards."""
-    x = np.swapaxes(x, 0, 1)
-    return x[::-1] if config.get("go_backwards", False) else x
+def gates(config: Config) -> tuple[Callable[[Array], Array], Callable[[Array], Array]]:
+    """(activation, recurrent activation) of a gated cell."""
+    return (activation(config.get("activation", "tanh")),
+            activation(config.get("recurrent_activation", "sigmoid")))
 
 
 @register("LSTM")
 def lstm(config: Config, weights: Weights, inputs: Inputs) -> Array:
-    """Keras LSTM (no peepholes)."""
-    check(config)
+    """Keras LSTM (no peepholes); gates i, f, c, o."""
     kernel, recurrent = weights[0], weights[1]
     bias = weights[2] if config.get("use_bias", True) else np.zeros(kernel.shape[1])
-    act, rec = activation(config.get("activation", "tanh")), activation(
-        config.get("recurrent_activation", "sigmoid"))
+    act, rec = gates(config)
     units = recurrent.shape[0]
-    h = np.zeros((inputs[0].shape[0], units))
-    c = np.zeros_like(h)
-    states = []
-    for x_t in steps(inputs[0], config):
+
+    def step(x_t: Array, h: Array, c: Any) -> tuple[Array, Any]:
         z = x_t @ kernel + h @ recurrent + bias
         i, f = rec(z[:, :units]), rec(z[:, units:2 * units])
-        c = f * c + i * act(z[:, 2 * units:3 * units])
-        h = rec(z[:, 3 * units:]) * act(c)
-        states.append(h)
-    return sequence(config, states)
+        c = f * (0.0 if c is None else c) + i * act(z[:, 2 * units:3 * units])
+        return rec(z[:, 3 * units:]) * act(c), c
+
+    return scan(config, weights, inputs[0], step)
 
 
 @register("GRU")
 def gru(config: Config, weights: Weights, inputs: Inputs) -> Array:
-    """Keras GRU, reset_after either way."""
-    check(config)
+    """Keras GRU, reset_after either way; gates z, r, h."""
     kernel, recurrent = weights[0], weights[1]
     units = recurrent.shape[0]
     reset_after = bool(config.get("reset_after", True))
     use_bias = config.get("use_bias", True)
     bias = weights[2] if use_bias else np.zeros((2, 3 * units) if reset_after else 3 * units)
     in_bias, rec_bias = (bias[0], bias[1]) if reset_after else (bias, np.zeros(3 * units))
-    act, rec = activation(config.get("activation", "tanh")), activation(
-        config.get("recurrent_activation", "sigmoid"))
-    h = np.zeros((inputs[0].shape[0], units))
-    states = []
-    for x_t in steps(inputs[0], config):
+    act, rec = gates(config)
+
+    def step(x_t: Array, h: Array, extra: Any) -> tuple[Array, Any]:
         xz = x_t @ kernel + in_bias
         if reset_after:
             hz = h @ recurrent + rec_bias
@@ -84,24 +87,19 @@ def gru(config: Config, weights: Weights, inputs: Inputs) -> Array:
             hz = h @ recurrent[:, :2 * units]
             z, r = rec(xz[:, :units] + hz[:, :units]), rec(xz[:, units:2 * units] + hz[:, units:])
             candidate = act(xz[:, 2 * units:] + (r * h) @ recurrent[:, 2 * units:])
-        h = z * h + (1 - z) * candidate
-        states.append(h)
-    return sequence(config, states)
+        return z * h + (1 - z) * candidate, extra
+
+    return scan(config, weights, inputs[0], step)
 
 
 @register("SimpleRNN")
 def simple_rnn(config: Config, weights: Weights, inputs: Inputs) -> Array:
     """H = act(x W + h U + b)."""
-    check(config)
     kernel, recurrent = weights[0], weights[1]
     bias = weights[2] if config.get("use_bias", True) else 0.0
     act = activation(config.get("activation", "tanh"))
-    h = np.zeros((inputs[0].shape[0], recurrent.shape[0]))
-    states = []
-    for x_t in steps(inputs[0], config):
-        h = act(x_t @ kernel + h @ recurrent + bias)
-        states.append(h)
-    return sequence(config, states)
+    return scan(config, weights, inputs[0],
+                lambda x_t, h, extra: (act(x_t @ kernel + h @ recurrent + bias), extra))
 
 
 RECURRENT = {"LSTM": lstm, "GRU": gru, "SimpleRNN": simple_rnn}

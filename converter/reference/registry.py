@@ -35,6 +35,13 @@ def register(*names: str) -> Callable[[Impl], Impl]:
     return add
 
 
+def implementation(class_name: str) -> Impl:
+    """The registered implementation of a class, or UnsupportedByReference naming it."""
+    if class_name not in LAYERS:
+        raise UnsupportedByReference(f"no NumPy implementation of {class_name}")
+    return LAYERS[class_name]
+
+
 def axis_of(value: Any, rank: int) -> int:
     """A Keras axis (possibly a one-element list, possibly negative) as a positive index."""
     if isinstance(value, (list, tuple)):

@@ -9,9 +9,12 @@ partitions NNAPI and CoreML would take, and which ops they cannot), and dynamic 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from converter.artifacts import Artifact
 
 SHAPE_OPS = ("SHAPE", "STRIDED_SLICE", "PACK", "GATHER", "SPACE_TO_BATCH_ND",
              "BATCH_TO_SPACE_ND")
@@ -81,3 +84,9 @@ def delegate_checks(path: Path, fmt: str, op_counts: Mapping[str, int]) -> dict[
     except Exception as exc:  # a checker bug must not cost the user the conversion
         return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
     return {}
+
+
+def with_delegate_checks(artifacts: Sequence[Artifact], root: Path) -> list[Artifact]:
+    """The artifacts (paths relative to `root`, or absolute) with their delegate checks."""
+    return [replace(a, delegates=delegate_checks(root / a.path, a.format, a.op_counts))
+            for a in artifacts]

@@ -31,7 +31,9 @@ class KerasSource:
         if loader == "tf_saved_model":
             import tensorflow as tf
 
-            self.model = SignatureCaller(tf.saved_model.load(path).signatures["serving_default"])
+            from converter.load.savedmodel import SignatureCaller
+
+            self.model = SignatureCaller(tf.saved_model.load(path))
         elif loader == "tf_keras":
             import tf_keras
 
@@ -56,17 +58,3 @@ def call_model(model: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
     result = model(values if len(values) > 1 else values[0], training=False)
     results = result if isinstance(result, (list, tuple)) else [result]
     return [np.asarray(r) for r in results]
-
-
-class SignatureCaller:
-    """A SavedModel signature called like a model: positional inputs in sorted-name order."""
-
-    def __init__(self, function: Any) -> None:
-        self.function = function
-        self.inputs = sorted(function.structured_input_signature[1])
-
-    def __call__(self, values: Any, training: bool = False) -> list[Any]:
-        """Outputs in sorted key order, as the graph lists them."""
-        values = values if isinstance(values, list) else [values]
-        result = self.function(**dict(zip(self.inputs, values, strict=True)))
-        return [result[name] for name in sorted(result)]

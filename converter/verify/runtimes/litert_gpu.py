@@ -82,11 +82,17 @@ class LitertGpuFp16:
         return vulkan_missing()
 
     def load(self, path: str, loader: str) -> None:
-        """Read the model; it is compiled per input shape, as an app resizes then compiles."""
+        """Read the model and its signature; it is compiled in `run`, once per input shape."""
+        from ai_edge_litert.interpreter import Interpreter
+
+        from converter.verify.runtimes.tflite_interpreter import output_number
+
         with open(path, "rb") as handle:
             self.data = handle.read()
-        self.compiled_for: tuple[tuple[int, ...], ...] | None = None
-        self.compile(self.data)
+        signatures = Interpreter(model_content=self.data).get_signature_list()
+        self.key = next(iter(signatures))
+        self.inputs = list(signatures[self.key]["inputs"])
+        self.outputs = sorted(signatures[self.key]["outputs"], key=output_number)
 
     def compile(self, data: bytes) -> None:
         """Compile for GPU with CPU fallback; note whether all of it runs on the GPU."""
@@ -94,8 +100,6 @@ class LitertGpuFp16:
         from ai_edge_litert.gpu_options import GpuOptions
         from ai_edge_litert.hardware_accelerator import HardwareAccelerator
         from ai_edge_litert.options import Options
-
-        from converter.verify.runtimes.tflite_interpreter import output_number
 
         os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
         options = Options(
@@ -112,10 +116,6 @@ class LitertGpuFp16:
                 "delegate); it takes no run-time shape computations (see the artifact's "
                 "delegate checks: shape_ops, dynamic_inputs)"
             ) from None
-        signatures = self.model.get_signature_list()
-        self.key = next(iter(signatures))
-        self.inputs = list(signatures[self.key]["inputs"])
-        self.outputs = sorted(signatures[self.key]["outputs"], key=output_number)
         accelerated = self.model.is_fully_accelerated()
         self.fully_accelerated = accelerated if self.fully_accelerated is None else (
             self.fully_accelerated and accelerated)
