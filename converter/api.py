@@ -31,8 +31,10 @@ def convert(source: Source, options: ConvertOptions | None = None) -> ConvertRes
     built or exported; a parity mismatch is a result (`passed` False), not an exception.
     """
     from converter.export import export
+    from converter.static_shape import with_static_shape
     from converter.verify import verify
     from converter.verify.delegates import with_delegate_checks
+    from converter.verify.inputs import calibration_cases
 
     options = options or ConvertOptions()
     custom = resolve_custom_objects(options.custom_objects)
@@ -45,6 +47,10 @@ def convert(source: Source, options: ConvertOptions | None = None) -> ConvertRes
             import tensorflow  # noqa: F401
         with timed(timings, "normalize"):
             graph, passes = normalized(loaded)
+            if options.static_shape:
+                graph, record = with_static_shape(graph, options.static_batch,
+                                                  options.static_length)
+                passes.append(record)
         with timed(timings, "build"):
             models, unrolled = build_targets(graph, options, custom)
             if unrolled:
@@ -52,8 +58,10 @@ def convert(source: Source, options: ConvertOptions | None = None) -> ConvertRes
                                          tuple(unrolled)))
         with staging(options.output_dir) as stage:
             with timed(timings, "export"):
-                artifacts = with_delegate_checks(export(models, graph, stage, stem, options),
-                                                 stage)
+                calibration = calibration_cases(graph, options) if (
+                    "int8" in options.precision) else None
+                artifacts = with_delegate_checks(
+                    export(models, graph, stage, stem, options, calibration), stage)
             with timed(timings, "verify"):
                 parity = verify(graph, loaded.reference_loader, reference_file, artifacts, stage,
                                 options)

@@ -86,6 +86,7 @@ class ModelGraph:
     kernel_convention: str = "cross-correlation"
     source_keras: str = "3"
     input_note: str = ""
+    fixed_batch: int | None = None
 
     def layer(self, name: str) -> Layer:
         """The layer called `name`; a KeyError names the valid ones."""
@@ -139,7 +140,11 @@ class PassRecord:
 
 @dataclass(frozen=True)
 class Artifact:
-    """One exported file."""
+    """One exported file.
+
+    `op_counts_before` are the converter's counts before converter's own graph passes
+    (tf2onnx's output for ONNX), and `graph_passes` what each of those passes changed.
+    """
 
     path: str
     format: str
@@ -150,15 +155,22 @@ class Artifact:
     input_names: tuple[str, ...]
     output_names: tuple[str, ...]
     delegates: Mapping[str, Any] = field(default_factory=dict)
+    op_counts_before: Mapping[str, int] = field(default_factory=dict)
+    graph_passes: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Tolerance:
-    """An allclose-style bound: |actual - expected| <= atol + rtol * |expected|."""
+    """An allclose-style bound: |actual - expected| <= atol + rtol * |expected|.
+
+    With `scaled`, atol is a fraction of the output's largest reference magnitude: quantised
+    files err in steps of the output range, not of each element.
+    """
 
     atol: float
     rtol: float
     why: str
+    scaled: bool = False
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,15 @@ def main() -> None:
               show_default=True, help="Export target; repeat for several.")
 @click.option("--precision", multiple=True, type=click.Choice(PRECISIONS), default=("fp32",),
               show_default=True, help="TFLite precision; repeat for several.")
-@click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset.")
+@click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset (9-18).")
+@click.option("--calibration", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default=None, help=".npz that full int8 calibrates on [default: parity inputs].")
+@click.option("--static-shape", is_flag=True,
+              help="Fix batch and sequence length (for delegates that need static tensors).")
+@click.option("--static-batch", type=int, default=1, show_default=True,
+              help="Batch size under --static-shape.")
+@click.option("--static-length", type=int, default=None,
+              help="Sequence length under --static-shape (needed when the length is dynamic).")
 @click.option("--runtime", "runtimes", multiple=True, type=click.Choice(sorted(REGISTRY)),
               help=RUNTIME_HELP)
 @click.option("--inputs", type=click.Path(path_type=Path, exists=True, dir_okay=False),

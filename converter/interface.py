@@ -31,7 +31,8 @@ def input_specs(graph: ModelGraph) -> tuple[InputSpec, ...]:
             int_range = (0, min(int(e.config["input_dim"]) for e in embeddings))
             if dtype not in INTEGER_DTYPES:
                 dtype = "int32"
-        specs.append(InputSpec(safe_name(layer.name), (None, *shape[1:]), dtype, int_range))
+        specs.append(InputSpec(safe_name(layer.name), (graph.fixed_batch, *shape[1:]), dtype,
+                               int_range))
     return tuple(specs)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from converter.errors import UsageError
 
 TARGETS = ("tflite", "onnx")
-PRECISIONS = ("fp32",)
+PRECISIONS = ("fp32", "fp16", "int8-dynamic", "int8")
 # The CPU matrix: the reference, the rebuilt graph, the NumPy interpreter, every LiteRT
 # interpreter and onnxruntime configuration. The GPU runtimes (litert-gpu-fp16/fp32) are
 # asked for by name: the accelerator accepts only graphs whose tensors are all static-sized,
@@ -16,6 +16,8 @@ PRECISIONS = ("fp32",)
 DEFAULT_RUNTIMES = ("keras", "keras-normalized", "numpy", "tflite-xnnpack", "tflite-builtin",
                     "tflite-reference", "ort-cpu", "ort-cpu-noopt", "onnx-reference")
 SOURCE_BACKENDS = ("tensorflow", "theano")
+# tf2onnx 1.17 writes opsets 9 to 18 (tf2onnx.constants.OPSET_TO_IR_VERSION, minus <9).
+OPSETS = tuple(range(9, 19))
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,12 @@ class ConvertOptions:
     Attributes:
         output_dir: where artifacts and report.json go; created only on success of loading.
         to: export targets, any of TARGETS.
-        precision: TFLite precisions (fp32 for now).
-        opset: ONNX opset handed to tf2onnx.
+        precision: TFLite precisions, any of PRECISIONS (one file each).
+        opset: ONNX opset handed to tf2onnx (OPSETS).
+        calibration: an .npz full int8 calibrates on; None calibrates on the parity inputs.
+        static_shape: fix the batch axis to `static_batch` and every dynamic length to
+            `static_length`, for delegates that need static tensors.
+
         runtimes: parity runtimes asked for by name; empty means DEFAULT_RUNTIMES. A runtime
             asked for by name that cannot run here makes the exit code 4; one of the defaults
             that cannot is reported `skipped` without changing the exit code.
@@ -55,10 +61,14 @@ class ConvertOptions:
     source_backend: str | None = None
     allow_lambda: bool = False
     custom_objects: tuple[str, ...] = ()
+    calibration: Path | None = None
+    static_shape: bool = False
+    static_batch: int = 1
+    static_length: int | None = None
 
     def __post_init__(self) -> None:
         # Paths given as strings (the API's users do) become Paths, once, here.
-        for name in ("output_dir", "inputs", "arch"):
+        for name in ("output_dir", "inputs", "arch", "calibration"):
             value = getattr(self, name)
             if isinstance(value, str):
                 object.__setattr__(self, name, Path(value))
@@ -77,9 +87,12 @@ class ConvertOptions:
             raise UsageError(
                 f"--precision must be one of {', '.join(PRECISIONS)}; received {self.precision}"
             )
-        if not 9 <= self.opset <= 18:
-            raise UsageError(
-                f"--opset must be between 9 and 18 (tf2onnx 1.17); received {self.opset}")
+        if self.opset not in OPSETS:
+            raise UsageError(f"--opset must be between {OPSETS[0]} and {OPSETS[-1]} (what "
+                             f"tf2onnx 1.17 writes); received {self.opset}")
+        if self.static_batch < 1 or (self.static_length is not None and self.static_length < 1):
+            raise UsageError(f"--static-batch and --static-length must be positive; received "
+                             f"{self.static_batch} and {self.static_length}")
         if self.batch_size < 1 or any(n < 1 for n in self.lengths) or not self.lengths:
             raise UsageError(
                 f"batch size and lengths must be positive; received batch_size={self.batch_size}, "

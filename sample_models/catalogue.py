@@ -166,7 +166,7 @@ def kernel_forms(k: ModuleType) -> Any:
 
 
 def channels_first(k: ModuleType) -> Any:
-    """tf.keras channels_first: dilated Conv1D, BatchNormalization(axis=1), Flatten -> Dense."""
+    """channels_first: dilated Conv1D, BatchNormalization(axis=1), pooling, Flatten -> Dense."""
     x = k.Input(shape=(4, 50), name="channels")
     h = k.layers.Conv1D(8, 3, dilation_rate=2, data_format="channels_first", name="conv")(x)
     h = k.layers.BatchNormalization(axis=1, name="bn")(h)
@@ -208,9 +208,6 @@ CATALOGUE: dict[str, Sample] = {
             channels_first,
             ("channels-first", "dilated", "flatten"),
             10,
-            keras3=False,
-            unsupported="TFLite converter refuses channels_first Conv1D: needs the "
-            "channels_first -> channels_last pass (issue 4)",
         ),
     )
 }

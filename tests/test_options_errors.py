@@ -22,8 +22,11 @@ from converter.options import ConvertOptions
     [
         ({"to": ("tflite", "coreml")}, r"--to must name one or more of tflite, onnx; received"),
         ({"to": ()}, r"--to must name"),
-        ({"precision": ("fp64",)}, r"--precision must be one of fp32; received \('fp64',\)"),
-        ({"opset": 30}, r"--opset must be between 9 and 18 \(tf2onnx 1.17\); received 30"),
+        ({"precision": ("fp64",)},
+         r"--precision must be one of fp32, fp16, int8-dynamic, int8; received \('fp64',\)"),
+        ({"opset": 30}, r"--opset must be between 9 and 18 \(what tf2onnx 1.17 writes\); "
+                        r"received 30"),
+        ({"static_batch": 0}, r"--static-batch and --static-length must be positive"),
         ({"batch_size": 0}, r"batch size and lengths must be positive; received batch_size=0"),
         ({"lengths": (16, -1)}, r"lengths=\(16, -1\)"),
         ({"runtimes": ("keras",)}, r"at least one runtime besides the keras reference"),
@@ -33,7 +36,7 @@ from converter.options import ConvertOptions
          r"litert-gpu-fp32, numpy, onnx-reference, ort-cpu, ort-cpu-noopt, tflite-builtin, "
          r"tflite-reference, tflite-xnnpack"),
     ],
-    ids=["bad-target", "no-target", "precision", "opset", "batch", "lengths", "only-ref",
+    ids=["bad-target", "no-target", "precision", "opset", "static", "batch", "lengths", "only-ref",
          "timeout", "unknown-runtime"],
 )
 def test_options_refuse_bad_values(kwargs: dict, message: str) -> None:

@@ -10,7 +10,7 @@ from converter.errors import ExportError
 
 
 def to_onnx(function: Any, specs: tuple[InputSpec, ...], opset: int) -> bytes:
-    """Convert the serving function to a serialised ONNX ModelProto."""
+    """Convert the serving function to a serialised ONNX ModelProto (tf2onnx's own output)."""
     import tensorflow as tf
     import tf2onnx
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from converter.artifacts import ModelGraph, PassRecord
 from converter.normalize import (
     canonical_tuples,
+    channels_last,
     dtype_names,
     input_batch_shape,
     keras1_layers,
@@ -35,6 +36,7 @@ DEFAULT_PASSES: tuple[Pass, ...] = (
     remove_inference_identity.PASS,
     recurrent_dropout.PASS,
     unwrap_time_distributed.PASS,
+    channels_last.PASS,
 )
 
 

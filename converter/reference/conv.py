@@ -122,7 +122,8 @@ def conv1d_transpose(config: Config, weights: Weights, inputs: Inputs) -> Array:
     k, stride, dilation = kernel.shape[0], first(config.get("strides", 1)), first(
         config.get("dilation_rate", 1))
     span = (k - 1) * dilation + 1
-    full = (x.shape[1] - 1) * stride + span
+    # A kernel shorter than the stride leaves zeros up to steps * stride (Keras's length).
+    full = max((x.shape[1] - 1) * stride + span, x.shape[1] * stride)
     out = np.zeros((x.shape[0], full, kernel.shape[1]))
     for tap in range(k):
         contribution = np.einsum("bti,oi->bto", x, kernel[tap])

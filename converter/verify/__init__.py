@@ -11,10 +11,10 @@ import numpy as np
 
 from converter.artifacts import Artifact, ModelGraph, ParityCheck
 from converter.graph_io import save_graph
-from converter.interface import input_specs, output_names, shortest_length
+from converter.interface import input_specs, output_names
 from converter.options import ConvertOptions
 from converter.verify.compare import compare_output
-from converter.verify.inputs import Case, load_cases, synthetic_cases
+from converter.verify.inputs import Case, parity_cases
 from converter.verify.localize import describe, localize
 from converter.verify.runner import WorkerJob, WorkerOutcome, run_worker
 from converter.verify.runtimes import REFERENCE, availability, create
@@ -49,9 +49,7 @@ def verify(
     library that loads the `source` file for the reference runtime.
     """
     specs = input_specs(graph)
-    cases = (load_cases(options.inputs, specs) if options.inputs
-             else synthetic_cases(specs, options.seed, options.batch_size,
-                                  tuple(shortest_length(graph) + n for n in options.lengths)))
+    cases = parity_cases(graph, options)
     shapes = tuple({k: list(v.shape) for k, v in case.items()} for case in cases)
     graph_outputs = output_names(graph)
     with tempfile.TemporaryDirectory(prefix="converter-verify-") as tmp:

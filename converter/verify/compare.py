@@ -36,16 +36,17 @@ def compare_output(
         return OutputComparison(name, shape, nan, nan, nan, nan, nan, nan, None, False, note)
     diff = np.abs(a - e)
     magnitude = np.abs(e)
+    atol = tolerance.atol * (float(magnitude.max(initial=0.0)) if tolerance.scaled else 1.0)
     max_abs = float(diff.max(initial=0.0))
     rel = diff / np.maximum(magnitude, TINY)
     max_rel = float(rel.max(initial=0.0))
     norm = float(np.linalg.norm(a) * np.linalg.norm(e))
     cosine = float(np.dot(a, e) / norm) if norm > 0 else float(max_abs == 0.0)
     # Smallest rtol that passes with the configured atol (inf when atol alone cannot).
-    excess = diff - tolerance.atol
+    excess = diff - atol
     need_rtol = excess[excess > 0] / np.maximum(magnitude[excess > 0], TINY)
     required_rtol = float(need_rtol.max(initial=0.0))
-    passed = bool(np.all(diff <= tolerance.atol + tolerance.rtol * magnitude))
+    passed = bool(np.all(diff <= atol + tolerance.rtol * magnitude))
     return OutputComparison(
         name, shape, max_abs, max_rel, float(diff.mean()) if diff.size else 0.0, cosine,
         max_abs, required_rtol, top1_agreement(actual, expected), passed,

@@ -62,12 +62,21 @@ def test_cli_bad_input_exit_3_one_line_nothing_written(tmp_path: Path, make, mes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
 
 
-def test_cli_unsupported_model_exit_3_names_the_cause(tmp_path: Path) -> None:
+def test_cli_unsupported_model_exit_3_names_the_cause(tmp_path: Path, monkeypatch) -> None:
+    # An exporter refusal (here planted: channels_first, the old example, now converts).
+    import converter.export as export
+    from converter.errors import ExportError
+
+    def refuse(*args: object) -> bytes:
+        raise ExportError("the TFLite converter refused the model: 'tf.Foo' op is not builtin")
+
+    monkeypatch.setattr(export, "to_tflite", refuse)
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["convert", str(sample("channels_first.keras")), "-o",
+    result = CliRunner().invoke(main, ["convert", str(sample("text_conv1d.keras")), "-o",
                                        str(out)])
     assert result.exit_code == 3
-    assert "the TFLite converter refused the model: 'tf.Transpose' op" in result.output
+    assert "the TFLite converter refused the model: 'tf.Foo' op" in result.output
+    assert "Traceback" not in result.output
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 

@@ -89,3 +89,70 @@ def test_dynamic_length_model_is_checked_at_several_lengths(converted) -> None:
     cases = result.report["inputs"]["cases"]
     assert [c["series"] for c in cases] == [[2, 32, 3], [2, 97, 3]]
     assert result.artifacts[0].op_counts.get("CONV_2D") == 5
+
+
+# Samples made only of convolutions, pooling and dense layers: their ONNX graphs must hold
+# Transposes only at the model boundary.
+CONV_ONLY = ("text_conv1d", "ecg_classifier", "tcn", "wavenet_block", "multi_io",
+             "kernel_forms", "channels_first")
+RUN_TIME_SHAPE_OPS = ("SHAPE", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")
+
+
+@pytest.mark.parametrize("name", SUPPORTED_FILES)
+def test_graph_quality_rules(converted, load_sample, name: str) -> None:
+    import onnx
+
+    result, out = converted[name]
+    stem = name.rsplit(".", 1)[0]
+    graph, _ = normalize(load_sample(name).graph)
+    tflite = next(a for a in result.artifacts if a.format == "tflite").op_counts
+    assert not any(op in tflite for op in RUN_TIME_SHAPE_OPS), tflite
+    # A PAD only where TFLite cannot express the padding: causal and polyphase convs.
+    explicit = sum(1 for x in graph.layers if x.config.get("padding") == "causal"
+                   or x.class_name == "Conv1DTranspose")
+    assert tflite.get("PAD", 0) <= explicit
+    model = onnx.load(out / f"{stem}.onnx")
+    producers = {o: n for n in model.graph.node for o in n.output}
+    readers: dict[str, list[str]] = {}
+    for node in model.graph.node:
+        for value in node.input:
+            readers.setdefault(value, []).append(node.op_type)
+    for conv in (n for n in model.graph.node if n.op_type == "Conv"):
+        weights = next(i for i in model.graph.initializer if i.name == conv.input[1])
+        assert len(weights.dims) == 3  # native 1-D
+        source = producers.get(conv.input[0])
+        assert source is None or source.op_type not in ("Unsqueeze", "Pad")
+        assert "Squeeze" not in readers.get(conv.output[0], [])
+    assert "Pad" not in result.artifacts[1].op_counts
+    if stem in CONV_ONLY:
+        boundary_in = {i.name for i in model.graph.input}
+        boundary_out = {o.name for o in model.graph.output}
+        for node in model.graph.node:
+            if node.op_type == "Transpose":
+                assert node.input[0] in boundary_in or node.output[0] in boundary_out
+
+
+def test_tcn_onnx_is_one_conv_per_convolution_and_nothing_else(converted) -> None:
+    import onnx
+
+    _, out = converted["tcn.keras"]
+    model = onnx.load(out / "tcn.onnx")
+    assert [n.op_type for n in model.graph.node] == [
+        "Transpose", "Conv", "Conv", "Relu", "Add", "Conv", "Relu", "Add", "Conv", "Relu", "Add",
+        "Conv", "Reshape"]
+    pads = [next(list(a.ints) for a in n.attribute if a.name == "pads")
+            for n in model.graph.node if n.op_type == "Conv"][1:4]
+    assert pads == [[2, 0], [4, 0], [8, 0]]  # the causal pads, folded
+
+
+def test_channels_first_converts_from_both_libraries(converted) -> None:
+    for name in ("channels_first.keras", "channels_first.h5"):
+        result, _ = converted[name]
+        assert result.passed
+        record = next(p for p in result.passes if p.name == "channels_last")
+        assert "conv: data_format channels_first -> channels_last" in record.changes
+        tflite = result.artifacts[0].op_counts
+        assert tflite["CONV_2D"] == 1 and tflite.get("TRANSPOSE") == 1
+    keras3 = converted["channels_first.keras"][0].provenance.keras_version
+    assert keras3.startswith("3.") and converted["channels_first.h5"][0].provenance.keras_version \
+        .startswith("2.")

@@ -206,3 +206,18 @@ def test_a_config_key_keras3_does_not_know_stops_the_build_naming_it(load_sample
                    if x.class_name == "Conv1D" else x for x in graph.layers)
     with pytest.raises(BuildError, match=r"layer conv \(Conv1D\).*mystery_key"):
         build(replace(graph, layers=layers))
+
+
+def test_tf_keras_written_keras_zip_maps_generated_group_names(tmp_path) -> None:
+    # tf.keras' .keras writer records no layer names; groups are conv1d, dense, ...
+    import tf_keras
+
+    from converter.load import load_path
+    from sample_models.catalogue import channels_first
+
+    model = channels_first(tf_keras)
+    model.save(tmp_path / "cf.keras")
+    loaded = load_path(tmp_path / "cf.keras")
+    assert loaded.provenance.keras_version.startswith("2.")
+    assert [w.shape for w in loaded.graph.layer("conv").weights] == [(3, 4, 8), (8,)]
+    assert [w.shape for w in loaded.graph.layer("out").weights] == [(184, 3), (3,)]

@@ -130,3 +130,18 @@ def test_kipoi_coda_keras1_and_keras2_files_compute_the_same() -> None:
     b = run_graph(normalize(keras2.graph)[0], [x])[0]
     assert a.shape == b.shape and np.abs(a).max() > 0.1
     assert np.abs(a - b).max() <= 1e-5
+
+
+@pytest.mark.slow
+def test_spliceai_onnx_is_at_most_one_node_per_layer_and_a_fifth(convert_cli) -> None:
+    name = "spliceai__spliceai1.h5"
+    code, output, out = convert_cli(name)
+    assert code == 0, output
+    report = json.loads((out / "report.json").read_text())
+    layers = len(normalize(load_path(REAL_MODELS / name).graph)[0].layers)
+    onnx_file = next(a for a in report["artifacts"] if a["format"] == "onnx")
+    tflite = next(a for a in report["artifacts"] if a["format"] == "tflite")
+    assert sum(onnx_file["op_counts"].values()) <= 1.2 * layers
+    assert sum(onnx_file["op_counts_before"].values()) > 1.2 * layers  # tf2onnx's own
+    assert "Pad" not in onnx_file["op_counts"] and "Unsqueeze" not in onnx_file["op_counts"]
+    assert not {"SHAPE", "SPACE_TO_BATCH_ND"} & set(tflite["op_counts"])

@@ -54,14 +54,6 @@ def test_shared_structure_of_kim_cnn(load_sample) -> None:
     assert graph.outputs == (TensorRef("classes"),)
 
 
-def test_tf_keras_written_keras_zip_maps_generated_group_names(load_sample) -> None:
-    # tf.keras' .keras writer records no layer names; groups are conv1d, dense, ...
-    graph = load_sample("channels_first.keras").graph
-    assert load_sample("channels_first.keras").provenance.keras_version == "2.21.0"
-    assert [w.shape for w in graph.layer("conv").weights] == [(3, 4, 8), (8,)]
-    assert [w.shape for w in graph.layer("out").weights] == [(184, 3), (3,)]
-
-
 def test_saving_paths_follow_keras_naming() -> None:
     assert saving_paths(["InputLayer", "Conv1D", "Conv1D", "MaxPooling1D", "Conv1D"]) == [
         "input_layer", "conv1d", "conv1d_1", "max_pooling1d", "conv1d_2",

@@ -131,5 +131,15 @@ def test_exit_code_is_zero_only_when_everything_passed(statuses, reference, code
 
 def test_every_tolerance_is_justified_and_lookups_name_known_pairs() -> None:
     assert all(t.why and t.atol > 0 for t in TOLERANCES.values())
-    with pytest.raises(UsageError, match=r"no tolerance for tflite-xnnpack/int8; known: "):
-        tolerance_for("tflite-xnnpack", "int8")
+    with pytest.raises(UsageError, match=r"no tolerance for ort-cpu/int8; known: "):
+        tolerance_for("ort-cpu", "int8")
+
+
+def test_a_scaled_tolerance_measures_against_the_output_range() -> None:
+    quantised = Tolerance(1e-1, 0.0, "int8", scaled=True)
+    expected = [np.array([[0.0, 4.0]])]
+    inside = compare_output("y", [np.array([[0.39, 4.0]])], expected, quantised)
+    outside = compare_output("y", [np.array([[0.41, 4.0]])], expected, quantised)
+    assert inside.passed and not outside.passed
+    assert tolerance_for("tflite-xnnpack", "int8").scaled
+    assert not tolerance_for("tflite-xnnpack", "fp32").scaled

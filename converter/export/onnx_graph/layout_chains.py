@@ -1,0 +1,120 @@
+"""Pass: a chain of layout-only nodes -> nothing, or one Transpose.
+
+Given: after `native_1d`, tf2onnx's Unsqueeze/Transpose/Reshape before each convolution meet
+the Squeeze inserted before the 1-D op (and the inserted Unsqueeze after it meets tf2onnx's
+Squeeze), so most chains mean nothing at all.
+Result: each maximal chain (every intermediate value read only by the next node) whose
+composed axis map keeps all axes in order is removed; one that only reorders axes becomes
+one Transpose. Chains that add or drop axes overall are left as they are.
+"""
+
+from __future__ import annotations
+
+import onnx_ir as ir
+
+from converter.export.onnx_graph.layout import (
+    LAYOUT_OPS,
+    AxisMap,
+    as_permutation,
+    axis_map,
+    compose,
+    rank,
+)
+
+
+def run(model: ir.Model) -> int:
+    """Collapse every collapsible chain; returns how many nodes were removed."""
+    graph, removed = model.graph, 0
+    unshare(graph)
+    done: set[int] = set()
+    for node in list(graph):
+        if id(node) in done or node.graph is not graph:
+            continue
+        chain, mapping, rank_in = layout_chain(node)
+        done.update(id(n) for n in chain)
+        if len(chain) < 2 and (mapping is None or mapping != tuple(range(rank_in or 0))):
+            continue
+        removed += collapse(graph, chain, mapping, rank_in)
+    return removed
+
+
+def unshare(graph: ir.Graph) -> None:
+    """Give each layout reader of a shared layout node's output its own copy of that node.
+
+    An Unsqueeze read by two convolutions' Squeezes becomes two Unsqueezes, so each chain is
+    a line and cancels on its own; copies of layout nodes cost nothing once collapsed.
+    """
+    for node in list(graph):
+        value = node.outputs[0] if node.outputs else None
+        if value is None or not is_layout(node) or value.is_graph_output():
+            continue
+        readers = value.consumers()
+        if len(readers) < 2 or not all(is_layout(r) for r in readers):
+            continue
+        for reader in readers[1:]:
+            copy = ir.node(node.op_type, list(node.inputs),
+                           {k: a.value for k, a in node.attributes.items()})
+            copy.outputs[0].shape, copy.outputs[0].dtype = value.shape, value.dtype
+            graph.insert_before(reader, copy)
+            for index, argument in enumerate(reader.inputs):
+                if argument is value:
+                    reader.replace_input_with(index, copy.outputs[0])
+
+
+def is_layout(node: ir.Node) -> bool:
+    """Whether a node is a layout node (its map is computable for some input rank)."""
+    return node.op_type in LAYOUT_OPS and node.domain in ("", "ai.onnx") and len(
+        node.outputs) == 1
+
+
+def layout_chain(start: ir.Node) -> tuple[list[ir.Node], AxisMap | None, int | None]:
+    """The longest chain of layout nodes from `start`, its composed map and input rank."""
+    rank_in = rank(start.inputs[0]) if start.inputs and start.inputs[0] is not None else None
+    if rank_in is None:
+        return [start], None, None
+    mapping = axis_map(start, rank_in)
+    if mapping is None:
+        return [start], None, None
+    chain = [start]
+    while True:
+        value = chain[-1].outputs[0]
+        users = value.consumers()
+        if value.is_graph_output() or len(users) != 1 or len(users[0].inputs) < 1:
+            break
+        following = users[0]
+        if following.inputs[0] is not value:
+            break
+        step = axis_map(following, len(mapping))
+        if step is None:
+            break
+        chain.append(following)
+        mapping = compose(mapping, step)
+    return chain, mapping, rank_in
+
+
+def collapse(
+    graph: ir.Graph, chain: list[ir.Node], mapping: AxisMap | None, rank_in: int | None
+) -> int:
+    """Replace the chain by nothing or one Transpose; returns the nodes removed."""
+    source, last = chain[0].inputs[0], chain[-1].outputs[0]
+    assert source is not None
+    permutation = None if mapping is None else as_permutation(mapping, source.shape)
+    if permutation is None or rank_in is None:
+        return 0
+    if permutation == tuple(range(rank_in)):
+        if last.is_graph_output():
+            return 0  # the graph output's name must survive; keep the chain
+        last.replace_all_uses_with(source)
+        graph.remove(list(reversed(chain)), safe=True)
+        return len(chain)
+    if len(chain) == 1:
+        return 0  # already a single Transpose
+    transpose = ir.node("Transpose", [source], {"perm": list(permutation)}, name=chain[-1].name)
+    graph.insert_before(chain[0], transpose)
+    name = last.name
+    last.name = f"{name}_chain"
+    last.replace_all_uses_with(transpose.outputs[0], replace_graph_outputs=True)
+    transpose.outputs[0].name = name
+    transpose.outputs[0].shape = last.shape
+    graph.remove(list(reversed(chain)), safe=True)
+    return len(chain) - 1

@@ -1,0 +1,103 @@
+"""Pass: one node order and one set of names for a given graph, whatever tf2onnx chose.
+
+Given: tf2onnx numbers the names it invents from a process-wide counter
+(`const_fold_opt__169`, `unk__182`) and orders independent branches and initializers
+differently from run to run, so two conversions of one model differ in bytes.
+Result: nodes in a topological order that breaks ties by counter-free name, counters
+dropped from every name (duplicates numbered in that order), initializers in order of first
+use, symbolic dims of the inputs and outputs named by position, intermediate shapes
+cleared (onnxruntime infers them). The graph computes the same thing; the bytes depend
+only on the graph.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+
+import onnx_ir as ir
+
+COUNTER = re.compile(r"(__\d+)+")
+
+
+def base_name(name: str | None, fallback: str) -> str:
+    """A name without tf2onnx's counters."""
+    cleaned = COUNTER.sub("", name or "")
+    return cleaned.replace("const_fold_opt", "const") or fallback
+
+
+def run(model: ir.Model) -> int:
+    """Reorder and rename; returns the number of values renamed."""
+    graph = model.graph
+    order = stable_order(graph)
+    graph.remove(list(graph), safe=False)
+    graph.extend(order)
+    return rename(graph)
+
+
+def stable_order(graph: ir.Graph) -> list[ir.Node]:
+    """Kahn's algorithm, the ready node with the smallest counter-free key first."""
+    nodes = list(graph)
+    position = {id(n): i for i, n in enumerate(nodes)}
+    waiting = {id(n): sum(1 for v in n.inputs if v is not None and v.producer() is not None
+                          and id(v.producer()) in position) for n in nodes}
+    ready = [(node_key(n), position[id(n)], n) for n in nodes if waiting[id(n)] == 0]
+    heapq.heapify(ready)
+    order: list[ir.Node] = []
+    while ready:
+        _, _, node = heapq.heappop(ready)
+        order.append(node)
+        for value in node.outputs:
+            for user in value.consumers():
+                if id(user) not in position:
+                    continue
+                waiting[id(user)] -= sum(1 for v in user.inputs if v is value)
+                if waiting[id(user)] == 0:
+                    heapq.heappush(ready, (node_key(user), position[id(user)], user))
+    if len(order) != len(nodes):
+        raise ValueError("the ONNX graph has a cycle")
+    return order
+
+
+def node_key(node: ir.Node) -> tuple[str, str]:
+    """Counter-free output name and op type: the tie-break of the order."""
+    return base_name(node.outputs[0].name if node.outputs else None, ""), node.op_type
+
+
+def rename(graph: ir.Graph) -> int:
+    """Counter-free unique names in node order; initializers re-registered by first use."""
+    fixed = {v.name for v in (*graph.inputs, *graph.outputs)}
+    initializers = {id(v): v for v in graph.initializers.values()}
+    graph.initializers.clear()
+    used: dict[str, int] = {}
+    renamed = 0
+
+    def give(value: ir.Value, fallback: str) -> None:
+        nonlocal renamed
+        if value.name in fixed:
+            return
+        base = base_name(value.name, fallback)
+        count = used.get(base, 0)
+        used[base] = count + 1
+        name = base if count == 0 and base not in fixed else f"{base}_{count}"
+        renamed += name != value.name
+        value.name = name
+
+    seen: set[int] = set()
+    for index, node in enumerate(graph):
+        for value in node.inputs:
+            if value is not None and id(value) in initializers and id(value) not in seen:
+                seen.add(id(value))
+                give(value, "const")
+                value.const_value.name = value.name  # type: ignore[union-attr]
+                graph.register_initializer(value)
+        for value in node.outputs:
+            give(value, f"{node.op_type.lower()}")
+            if not value.is_graph_output():
+                value.shape, value.type = None, None
+        node.name = f"{node.op_type}_{index}"
+    for value in (*graph.inputs, *graph.outputs):
+        if value.shape is not None:
+            value.shape = ir.Shape([d if isinstance(d, int) else f"{value.name}_dim{axis}"
+                                    for axis, d in enumerate(value.shape)])
+    return renamed

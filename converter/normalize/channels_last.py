@@ -1,0 +1,189 @@
+"""Pass: a channels_first graph -> channels_last, keeping the model's external layout.
+
+Given: layers with data_format="channels_first" (tf.keras and Keras 3 accept it; the TFLite
+converter computes wrong numbers for it or refuses it, and every runtime pays transposes).
+Result: every such layer is channels_last; a tensor a channels_first layer produced travels
+transposed ("flipped") through the layers that do not care (activations, merges, dropout)
+or whose axis argument is remapped (BatchNormalization, LayerNormalization, Concatenate,
+Softmax); a Flatten of a flipped tensor feeding only Dense layers gets their kernel rows
+permuted from (C, W) to (W, C) order. Any other reader of a flipped tensor, and every model
+output, gets a Permute((2, 1)) back, so the model's inputs and outputs keep their layout
+and layers this pass does not know stay correct. A Permute((2, 1)) to channels_last is
+inserted where a channels_first layer reads a tensor that is not flipped (at the inputs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
+from converter.normalize._infra import PassResult
+
+FORMAT_LAYERS = ("Conv1D", "SeparableConv1D", "DepthwiseConv1D", "Conv1DTranspose",
+                 "MaxPooling1D", "AveragePooling1D")
+GLOBAL_POOLS = ("GlobalMaxPooling1D", "GlobalAveragePooling1D")
+ELEMENTWISE = ("Activation", "ReLU", "LeakyReLU", "ELU", "ThresholdedReLU", "Dropout",
+               "AlphaDropout", "GaussianNoise", "GaussianDropout", "ActivityRegularization",
+               "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")
+AXIS_LAYERS = {"BatchNormalization": "axis", "LayerNormalization": "axis",
+               "Concatenate": "axis", "Softmax": "axis"}
+# Axis of a rank-3 channels_first tensor -> the same axis once flipped to channels_last.
+FLIPPED_AXIS = {0: 0, 1: 2, 2: 1}
+
+
+@dataclass
+class Rewrite:
+    """The pass's working state: layers out, flipped tensors, their channel counts."""
+
+    graph: ModelGraph
+    layers: list[Layer] = field(default_factory=list)
+    flipped: dict[TensorRef, int | None] = field(default_factory=dict)
+    permutes: dict[tuple[TensorRef, str], TensorRef] = field(default_factory=dict)
+    changes: list[str] = field(default_factory=list)
+    # Flatten outputs now in (W, C) order where the original had (C, W): their channels.
+    reordered: dict[TensorRef, int] = field(default_factory=dict)
+    dense_channels: dict[str, int] = field(default_factory=dict)
+
+    def permute(self, ref: TensorRef, to: str) -> TensorRef:
+        """A Permute((2, 1)) of `ref` named for the layout it produces (made once)."""
+        key = (ref, to)
+        if key not in self.permutes:
+            suffix = "" if (ref.call_index, ref.tensor_index) == (0, 0) else \
+                f"_{ref.call_index}_{ref.tensor_index}"
+            name = f"{ref.layer}{suffix}_to_{to}"
+            config = {"name": name, "trainable": False, "dims": [2, 1]}
+            self.layers.append(Layer(name, "Permute", config, (LayerCall((ref,)),)))
+            self.permutes[key] = TensorRef(name)
+            self.changes.append(f"{name}: Permute((2, 1)) inserted, to {to}")
+        return self.permutes[key]
+
+    def logical(self, ref: TensorRef) -> TensorRef:
+        """`ref` in the layout the original graph expects."""
+        return self.permute(ref, "channels_first") if ref in self.flipped else ref
+
+
+def applies(graph: ModelGraph) -> bool:
+    """Whether any layer is channels_first."""
+    return any(layer.config.get("data_format") == "channels_first" for layer in graph.layers)
+
+
+def call(graph: ModelGraph) -> PassResult:
+    """Rewrite the graph to channels_last."""
+    if not applies(graph):
+        return PassResult(graph, False)
+    state = Rewrite(graph)
+    for layer in graph.layers:
+        calls = tuple(rewrite_call(state, layer, c, index) for index, c in enumerate(layer.calls))
+        state.layers.append(rewritten_layer(state, layer, calls))
+    outputs = tuple(state.logical(ref) for ref in graph.outputs)
+    inputs_first = [x for x in state.layers if x.class_name == "InputLayer"]
+    rest = [x for x in state.layers if x.class_name != "InputLayer"]
+    new = replace(graph, layers=tuple(inputs_first + rest), outputs=outputs)
+    return PassResult(new, True, tuple(state.changes))
+
+
+def rewrite_call(state: Rewrite, layer: Layer, layer_call: LayerCall, index: int) -> LayerCall:
+    """The call with its inputs in the layout the rewritten layer reads; records outputs."""
+    config, refs = layer.config, layer_call.inputs
+    first = config.get("data_format") == "channels_first"
+    out = TensorRef(layer.name, index)
+    if layer.class_name in FORMAT_LAYERS and first:
+        channels = channel_count(layer, refs, state)
+        refs = tuple(r if r in state.flipped else state.permute(r, "channels_last") for r in refs)
+        state.flipped[out] = channels
+    elif layer.class_name in GLOBAL_POOLS and first:
+        refs = tuple(r if r in state.flipped else state.permute(r, "channels_last") for r in refs)
+        if config.get("keepdims"):
+            state.flipped[out] = None
+    elif layer.class_name == "Flatten" and refs and refs[0] in state.flipped and flips_through(
+            layer, state, refs):
+        if config.get("data_format") != "channels_first":
+            state.reordered[out] = state.flipped[refs[0]]  # type: ignore[assignment]
+    elif any(r in state.flipped for r in refs) and flips_through(layer, state, refs):
+        refs = tuple(r if r in state.flipped else state.permute(r, "channels_last") for r in refs)
+        state.flipped[out] = next((state.flipped[r] for r in refs if r in state.flipped), None)
+    else:
+        refs = tuple(state.logical(r) for r in refs)
+        if layer.class_name == "Dense" and refs and refs[0] in state.reordered:
+            state.dense_channels[layer.name] = state.reordered[refs[0]]
+    return replace(layer_call, inputs=refs)
+
+
+def flips_through(layer: Layer, state: Rewrite, refs: tuple[TensorRef, ...]) -> bool:
+    """Whether the layer can read flipped tensors (with its config rewritten)."""
+    if layer.class_name in ELEMENTWISE:
+        return True
+    if layer.class_name in AXIS_LAYERS:
+        return all(isinstance(a, int) for a in axes(layer))
+    if layer.class_name == "Flatten":
+        channels = [state.flipped.get(r) for r in refs]
+        return layer.config.get("data_format") == "channels_first" or (
+            channels[0] is not None and all(
+                state.graph.layer(c).class_name == "Dense"
+                for c in state.graph.consumers(layer.name)) and bool(
+                state.graph.consumers(layer.name)))
+    return False
+
+
+def axes(layer: Layer) -> list[Any]:
+    """The layer's axis argument as a list."""
+    value = layer.config.get(AXIS_LAYERS[layer.class_name], -1)
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def channel_count(layer: Layer, refs: tuple[TensorRef, ...], state: Rewrite) -> int | None:
+    """Channels of a format layer's output, when its config or its input says."""
+    if "filters" in layer.config and layer.class_name != "DepthwiseConv1D":
+        return int(layer.config["filters"])
+    if layer.class_name == "DepthwiseConv1D" and layer.weights:
+        kernel = layer.weights[0]
+        return int(kernel.shape[1] * kernel.shape[2])
+    return state.flipped.get(refs[0]) if refs else None
+
+
+def rewritten_layer(state: Rewrite, layer: Layer, calls: tuple[LayerCall, ...]) -> Layer:
+    """The layer's config for the layout its calls now read, a Dense kernel reordered."""
+    config: dict[str, Any] = dict(layer.config)
+    reads_flipped = any(r in state.flipped for c in calls for r in c.inputs)
+    if config.get("data_format") == "channels_first" and (
+            layer.class_name in FORMAT_LAYERS + GLOBAL_POOLS or (
+            layer.class_name == "Flatten" and reads_flipped)):
+        config["data_format"] = "channels_last"
+        state.changes.append(f"{layer.name}: data_format channels_first -> channels_last")
+    if layer.class_name in AXIS_LAYERS and reads_flipped:
+        key = AXIS_LAYERS[layer.class_name]
+        old = axes(layer)
+        new = [FLIPPED_AXIS[a % 3] for a in old]
+        config[key] = new if isinstance(config.get(key), (list, tuple)) else new[0]
+        state.changes.append(f"{layer.name}: {key} {old} -> {new} (input flipped)")
+    weights = layer.weights
+    channels = state.dense_channels.get(layer.name)
+    if channels is not None and weights:
+        weights = (flatten_order(weights[0], channels), *weights[1:])
+        state.changes.append(f"{layer.name}: kernel rows reordered from (C={channels}, W) "
+                             "to (W, C) flatten order")
+    return replace(layer, config=config, calls=calls, weights=weights)
+
+
+def flatten_order(kernel: np.ndarray, channels: int) -> np.ndarray:
+    """A Dense kernel over a (C, W)-ordered Flatten, for a (W, C)-ordered one."""
+    rows, units = kernel.shape
+    steps = rows // channels
+    return kernel.reshape(channels, steps, units).transpose(1, 0, 2).reshape(rows, units)
+
+
+@dataclass(frozen=True)
+class ChannelsLastPass:
+    """The pass object DEFAULT_PASSES lists."""
+
+    name: str = "channels_last"
+
+    def __call__(self, graph: ModelGraph) -> PassResult:
+        """Rewrite the graph to channels_last."""
+        return call(graph)
+
+
+PASS = ChannelsLastPass()

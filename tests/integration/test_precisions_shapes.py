@@ -1,0 +1,88 @@
+"""Precisions, static shapes, dynamic-length recurrent layers and byte-identical output."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from converter.export import tflite_name
+from converter.options import ConvertOptions
+from tests.conftest import ROOT, sample
+
+pytestmark = pytest.mark.tf
+TFLITE_RUNTIMES = ("tflite-xnnpack", "tflite-builtin", "tflite-reference")
+
+
+def test_every_precision_is_a_file_with_its_own_tolerance(tmp_path) -> None:
+    from converter import convert
+
+    calibration = tmp_path / "calibration.npz"
+    rng = np.random.default_rng(5)
+    np.savez(calibration, ecg=rng.uniform(-2, 2, (16, 180, 1)).astype(np.float32))
+    result = convert(sample("ecg_classifier.keras"), ConvertOptions(
+        output_dir=tmp_path / "out", to=("tflite",), runtimes=TFLITE_RUNTIMES,
+        precision=("fp32", "fp16", "int8-dynamic", "int8"), calibration=calibration))
+    assert result.passed, [c.reason for c in result.parity if not c.passed]
+    sizes = {a.precision: a.bytes for a in result.artifacts}
+    assert [a.path for a in result.artifacts] == [
+        "ecg_classifier.tflite", "ecg_classifier.fp16.tflite",
+        "ecg_classifier.int8-dynamic.tflite", "ecg_classifier.int8.tflite"]
+    assert sizes["fp16"] < sizes["fp32"] and sizes["int8-dynamic"] < sizes["fp16"]
+    worst = {p: max(c.max_abs for c in result.parity
+                    if c.artifact == tflite_name("ecg_classifier", p)) for p in sizes}
+    assert worst["fp32"] <= 1e-6 < worst["fp16"] <= 1e-3 < worst["int8"] <= 0.05
+    assert 1e-5 < worst["int8-dynamic"] <= 5e-3
+    int8 = next(c for c in result.parity if c.artifact == "ecg_classifier.int8.tflite")
+    assert int8.tolerance.scaled and int8.tolerance.atol == 0.1
+    assert all(o.top1_agreement == 1.0 for o in int8.outputs)
+
+
+def test_static_shape_fixes_batch_and_length(tmp_path) -> None:
+    from converter import convert
+
+    result = convert(sample("tcn.keras"), ConvertOptions(
+        output_dir=tmp_path, runtimes=("tflite-builtin", "ort-cpu"), static_shape=True,
+        static_batch=1, static_length=64))
+    assert result.passed
+    assert result.report["inputs"]["cases"] == [{"series": [1, 64, 3]}]
+    for artifact in result.artifacts:
+        assert not artifact.delegates.get("dynamic_inputs"), artifact.delegates
+    record = next(p for p in result.passes if p.name == "static_shape")
+    assert record.changes == ("series: [None, None, 3] -> [1, 64, 3]",)
+
+
+def test_dynamic_length_recurrent_layers_are_builtin_tflite(tmp_path) -> None:
+    import keras
+
+    from converter import convert
+
+    x = keras.Input((None, 4), name="frames")
+    h = keras.layers.LSTM(6, return_sequences=True, name="lstm")(x)
+    y = keras.layers.Bidirectional(keras.layers.GRU(5), name="bigru")(h)
+    keras.Model(x, y).save(tmp_path / "rnn.keras")
+    result = convert(tmp_path / "rnn.keras", ConvertOptions(
+        output_dir=tmp_path / "out", runtimes=(*TFLITE_RUNTIMES, "ort-cpu")))
+    assert result.passed, [c.reason for c in result.parity if not c.passed]
+    tflite = result.artifacts[0]
+    assert tflite.op_counts["WHILE"] == 3 and not tflite.delegates["flex_ops"]
+    assert result.artifacts[1].op_counts["LSTM"] == 1
+
+
+def test_two_runs_write_byte_identical_files(tmp_path) -> None:
+    digests = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        subprocess.run(
+            [sys.executable, "-m", "converter", "convert", str(sample("wavenet_block.h5")),
+             "-o", str(out), "--runtime", "tflite-builtin"],
+            cwd=ROOT, check=True, capture_output=True, env={"PYTHONHASHSEED": run == "a" and
+                                                            "1" or "2", "PATH": "/usr/bin"})
+        digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                        for p in sorted(Path(out).iterdir()) if p.suffix != ".json"})
+    assert digests[0] == digests[1] and set(digests[0]) == {
+        "wavenet_block.tflite", "wavenet_block.onnx"}
