@@ -77,12 +77,12 @@ def export_classes(target: str = "tflite") -> dict[str, Any]:
                 return super().call(inputs)
             return keras.ops.reshape(inputs, (-1, *self.target_shape))
 
-    def zero_state(base: Any) -> Any:
+    def recurrent_class(base: Any) -> Any:
         """A recurrent class whose zero initial state is tiled from the input.
 
         For TFLite at a dynamic length it also runs its own while loop: Keras's loop
         stores steps in TensorLists whose element shape holds the dynamic batch, which TFLite
-        builtins refuse; this loop carries the state and grows the output by concatenation.
+        builtins refuse; this loop carries the state in loop variables instead.
         """
 
         class Recurrent(base):  # type: ignore[misc, valid-type]
@@ -154,7 +154,7 @@ def export_classes(target: str = "tflite") -> dict[str, Any]:
                 outputs = outputs + self.bias
             return self.activation(outputs) if self.activation is not None else outputs
 
-    recurrent = {name: zero_state(getattr(keras.layers, name))
+    recurrent = {name: recurrent_class(getattr(keras.layers, name))
                  for name in ("LSTM", "GRU", "SimpleRNN")}
 
     class Bidirectional(keras.layers.Bidirectional):

@@ -32,7 +32,8 @@ class ConvertOptions:
         calibration: an .npz full int8 calibrates on; None calibrates on the parity inputs.
         static_shape: fix the batch axis to `static_batch` and every dynamic length to
             `static_length`, for delegates that need static tensors.
-
+        static_batch: the batch size under static_shape.
+        static_length: the sequence length under static_shape (needed for dynamic ones).
         runtimes: parity runtimes asked for by name; empty means DEFAULT_RUNTIMES. A runtime
             asked for by name that cannot run here makes the exit code 4; one of the defaults
             that cannot is reported `skipped` without changing the exit code.

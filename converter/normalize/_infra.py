@@ -67,21 +67,15 @@ class ConfigPass:
     applies: Callable[[ModelGraph], bool] = always
 
     def __call__(self, graph: ModelGraph) -> PassResult:
-        """Apply `rewrite` to every layer."""
-        if not self.applies(graph):
-            return PassResult(graph, False)
-        layers, changes = [], []
-        for layer in graph.layers:
+        """Apply `rewrite` to every layer, as a LayerPass that changes only configs."""
+
+        def whole_layer(layer: Layer) -> tuple[Layer, list[str]] | None:
             outcome = self.rewrite(layer)
             if outcome is None or dict(outcome[0]) == dict(layer.config):
-                layers.append(layer)
-                continue
-            config, notes = outcome
-            layers.append(replace(layer, config=dict(config)))
-            changes.extend(f"{layer.name}: {note}" for note in notes)
-        if not changes:
-            return PassResult(graph, False)
-        return PassResult(replace(graph, layers=tuple(layers)), True, tuple(changes))
+                return None
+            return replace(layer, config=dict(outcome[0])), outcome[1]
+
+        return LayerPass(self.name, whole_layer, self.applies)(graph)
 
 
 @dataclass(frozen=True)

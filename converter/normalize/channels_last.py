@@ -60,6 +60,10 @@ class Rewrite:
             self.changes.append(f"{name}: Permute((2, 1)) inserted, to {to}")
         return self.permutes[key]
 
+    def flipped_all(self, refs: tuple[TensorRef, ...]) -> tuple[TensorRef, ...]:
+        """Every ref in channels_last order (a Permute for those not flipped yet)."""
+        return tuple(r if r in self.flipped else self.permute(r, "channels_last") for r in refs)
+
     def logical(self, ref: TensorRef) -> TensorRef:
         """`ref` in the layout the original graph expects."""
         return self.permute(ref, "channels_first") if ref in self.flipped else ref
@@ -92,18 +96,17 @@ def rewrite_call(state: Rewrite, layer: Layer, layer_call: LayerCall, index: int
     out = TensorRef(layer.name, index)
     if layer.class_name in FORMAT_LAYERS and first:
         channels = channel_count(layer, refs, state)
-        refs = tuple(r if r in state.flipped else state.permute(r, "channels_last") for r in refs)
+        refs = state.flipped_all(refs)
         state.flipped[out] = channels
     elif layer.class_name in GLOBAL_POOLS and first:
-        refs = tuple(r if r in state.flipped else state.permute(r, "channels_last") for r in refs)
+        refs = state.flipped_all(refs)
         if config.get("keepdims"):
             state.flipped[out] = None
-    elif layer.class_name == "Flatten" and refs and refs[0] in state.flipped and flips_through(
-            layer, state, refs):
+    elif layer.class_name == "Flatten" and flattens_flipped(layer, state, refs):
         if config.get("data_format") != "channels_first":
             state.reordered[out] = state.flipped[refs[0]]  # type: ignore[assignment]
-    elif any(r in state.flipped for r in refs) and flips_through(layer, state, refs):
-        refs = tuple(r if r in state.flipped else state.permute(r, "channels_last") for r in refs)
+    elif any(r in state.flipped for r in refs) and flips_through(layer):
+        refs = state.flipped_all(refs)
         state.flipped[out] = next((state.flipped[r] for r in refs if r in state.flipped), None)
     else:
         refs = tuple(state.logical(r) for r in refs)
@@ -112,20 +115,27 @@ def rewrite_call(state: Rewrite, layer: Layer, layer_call: LayerCall, index: int
     return replace(layer_call, inputs=refs)
 
 
-def flips_through(layer: Layer, state: Rewrite, refs: tuple[TensorRef, ...]) -> bool:
-    """Whether the layer can read flipped tensors (with its config rewritten)."""
+def flips_through(layer: Layer) -> bool:
+    """Whether a layer computes the same on a flipped tensor (its axis remapped)."""
     if layer.class_name in ELEMENTWISE:
         return True
-    if layer.class_name in AXIS_LAYERS:
-        return all(isinstance(a, int) for a in axes(layer))
-    if layer.class_name == "Flatten":
-        channels = [state.flipped.get(r) for r in refs]
-        return layer.config.get("data_format") == "channels_first" or (
-            channels[0] is not None and all(
-                state.graph.layer(c).class_name == "Dense"
-                for c in state.graph.consumers(layer.name)) and bool(
-                state.graph.consumers(layer.name)))
-    return False
+    return layer.class_name in AXIS_LAYERS and all(isinstance(a, int) for a in axes(layer))
+
+
+def flattens_flipped(layer: Layer, state: Rewrite, refs: tuple[TensorRef, ...]) -> bool:
+    """Whether a Flatten can read its flipped input.
+
+    It can when it flattened channels-last order already (data_format channels_first), or
+    when the channel count is known and only single-call Dense layers read it: their kernel
+    rows are then reordered to the (W, C) order.
+    """
+    if not refs or refs[0] not in state.flipped:
+        return False
+    if layer.config.get("data_format") == "channels_first":
+        return True
+    readers = [state.graph.layer(name) for name in state.graph.consumers(layer.name)]
+    return state.flipped[refs[0]] is not None and bool(readers) and all(
+        r.class_name == "Dense" and len(r.calls) == 1 for r in readers)
 
 
 def axes(layer: Layer) -> list[Any]:

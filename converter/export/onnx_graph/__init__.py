@@ -20,12 +20,21 @@ from converter.export.onnx_graph import (
     stable_names,
 )
 
+
+def remove_unused(model: ir.Model) -> int:
+    """onnx-ir's dead-code pass: nodes and initializers the rewrites left unread."""
+    before = len(model.graph) + len(model.graph.initializers)
+    common_passes.RemoveUnusedNodesPass()(model)
+    return before - len(model.graph) - len(model.graph.initializers)
+
+
 PASSES: tuple[tuple[str, Callable[[ir.Model], int]], ...] = (
     ("native_1d", native_1d.run),
     ("layout_chains", layout_chains.run),
     ("fold_pad", fold_pad.run),
     ("fold_bias", fold_bias.run),
     ("affine_batchnorm", affine_batchnorm.run),
+    ("remove_unused", remove_unused),
     ("stable_names", stable_names.run),
 )
 
@@ -38,7 +47,5 @@ def optimize(data: bytes) -> tuple[bytes, dict[str, int]]:
     model = ir.from_proto(proto)
     counts: dict[str, int] = {}
     for name, step in PASSES:
-        if name == "stable_names":
-            common_passes.RemoveUnusedNodesPass()(model)
         counts[name] = step(model)
     return ir.to_proto(model).SerializeToString(), counts

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import constant, initializer
+from converter.export.onnx_graph.layout import constant, initializer, is_op, per_channel
 
 
 def run(model: ir.Model) -> int:
@@ -42,14 +42,14 @@ def affine_pair(
     mul: ir.Node,
 ) -> tuple[ir.Node, ir.Value, np.ndarray, np.ndarray] | None:
     """(the Add, the scaled input, scale (C,), offset (C,)) when `mul` starts such a pair."""
-    if mul.op_type != "Mul" or mul.domain not in ("", "ai.onnx") or len(mul.inputs) != 2:
+    if not is_op(mul, "Mul") or len(mul.inputs) != 2:
         return None
     scale_at = next((i for i, v in enumerate(mul.inputs) if constant(v) is not None), None)
     if scale_at is None or mul.outputs[0].is_graph_output():
         return None
     users = mul.outputs[0].consumers()
     source = mul.inputs[1 - scale_at]
-    if len(users) != 1 or users[0].op_type != "Add" or source is None:
+    if len(users) != 1 or not is_op(users[0], "Add") or source is None:
         return None
     add = users[0]
     other = add.inputs[1] if add.inputs[0] is mul.outputs[0] else add.inputs[0]
@@ -58,12 +58,3 @@ def affine_pair(
         return None
     return add, source, scale, offset
 
-
-def per_channel(array: np.ndarray | None) -> np.ndarray | None:
-    """A (C,) vector from a constant shaped (1, C, 1...) or (C, 1...): channels on axis 1."""
-    if array is None or array.ndim < 2 or array.dtype.kind != "f":
-        return None
-    shape = array.shape if array.shape[0] == 1 else (1, *array.shape)
-    if any(d != 1 for axis, d in enumerate(shape) if axis != 1):
-        return None
-    return array.reshape(-1)

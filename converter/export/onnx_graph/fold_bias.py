@@ -8,17 +8,16 @@ still finds the layer.
 
 from __future__ import annotations
 
-import numpy as np
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import constant, initializer
+from converter.export.onnx_graph.layout import constant, initializer, is_op, per_channel
 
 
 def run(model: ir.Model) -> int:
     """Fold every foldable bias Add; returns how many were folded."""
     graph, folded = model.graph, 0
     for node in list(graph):
-        if node.op_type != "Conv" or len(node.inputs) != 2 or node.domain not in ("", "ai.onnx"):
+        if not is_op(node, "Conv") or len(node.inputs) != 2:
             continue
         kernel = constant(node.inputs[1])
         result = node.outputs[0]
@@ -26,7 +25,10 @@ def run(model: ir.Model) -> int:
         if kernel is None or result.is_graph_output() or len(users) != 1:
             continue
         add = users[0]
-        bias = channel_bias(add, result, kernel.shape[0], kernel.ndim)
+        if not is_op(add, "Add") or len(add.inputs) != 2:
+            continue
+        other = add.inputs[1] if add.inputs[0] is result else add.inputs[0]
+        bias = per_channel(constant(other), kernel.shape[0])
         if bias is None:
             continue
         bias_value = initializer(graph, f"{node.inputs[1].name}_bias", bias.astype(kernel.dtype))
@@ -40,16 +42,3 @@ def run(model: ir.Model) -> int:
         folded += 1
     return folded
 
-
-def channel_bias(add: ir.Node, conv_out: ir.Value, channels: int, rank: int) -> np.ndarray | None:
-    """The (channels,) bias an Add contributes, if it adds a per-channel constant."""
-    if add.op_type != "Add" or add.domain not in ("", "ai.onnx") or len(add.inputs) != 2:
-        return None
-    other = add.inputs[1] if add.inputs[0] is conv_out else add.inputs[0]
-    array = constant(other)
-    if array is None or array.size != channels or array.ndim > rank:
-        return None
-    shape = (1,) * (rank - array.ndim) + array.shape
-    if channels > 1 and shape[1] != channels:
-        return None
-    return array.reshape(channels)

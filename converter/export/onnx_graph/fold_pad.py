@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import constant, int_list
+from converter.export.onnx_graph.layout import constant, int_list, is_op
 
 
 def run(model: ir.Model) -> int:
     """Fold every foldable Pad; returns how many were folded."""
     graph, folded = model.graph, 0
     for node in list(graph):
-        if node.op_type != "Conv" or node.domain not in ("", "ai.onnx"):
+        if not is_op(node, "Conv"):
             continue
         pad, perm = padding_source(node)
         amounts = zero_spatial_pads(pad, perm) if pad is not None else None
@@ -51,7 +51,7 @@ def run(model: ir.Model) -> int:
 def padding_source(conv: ir.Node) -> tuple[ir.Node | None, tuple[int, ...] | None]:
     """The Pad feeding a Conv directly, or through one Transpose (then with its perm)."""
     source = conv.inputs[0].producer() if conv.inputs[0] is not None else None
-    if source is None or source.op_type != "Transpose":
+    if source is None or not is_op(source, "Transpose"):
         return source, None
     perm = source.attributes.get_ints("perm", None)
     before = source.inputs[0].producer() if source.inputs[0] is not None else None
@@ -62,7 +62,7 @@ def padding_source(conv: ir.Node) -> tuple[ir.Node | None, tuple[int, ...] | Non
 
 def zero_spatial_pads(pad: ir.Node, perm: tuple[int, ...] | None = None) -> list[int] | None:
     """A constant zero Pad's amounts (in `perm` order) when it pads only axes 2 and on."""
-    if pad.op_type != "Pad" or pad.domain not in ("", "ai.onnx"):
+    if not is_op(pad, "Pad"):
         return None
     if pad.attributes.get_string("mode", "constant") != "constant":
         return None

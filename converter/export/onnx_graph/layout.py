@@ -17,6 +17,27 @@ AxisMap = tuple[int | None, ...]
 LAYOUT_OPS = ("Transpose", "Squeeze", "Unsqueeze", "Identity", "Reshape")
 
 
+def is_op(node: ir.Node, *op_types: str) -> bool:
+    """Whether `node` is one of the default-domain ONNX ops named."""
+    return node.domain in ("", "ai.onnx") and node.op_type in op_types
+
+
+def per_channel(array: np.ndarray | None, channels: int | None = None) -> np.ndarray | None:
+    """A (C,) vector from a float constant that broadcasts along axis 1 only.
+
+    Shapes (1, C, 1, ...) and (C, 1, ...) qualify (a rank-1 (C,) would broadcast along the
+    last axis instead); `channels`, when given, must match C.
+    """
+    if array is None or array.ndim < 2 or array.dtype.kind != "f":
+        return None
+    shape = array.shape if array.shape[0] == 1 else (1, *array.shape)
+    if any(d != 1 for axis, d in enumerate(shape) if axis != 1):
+        return None
+    if channels is not None and shape[1] != channels:
+        return None
+    return array.reshape(-1)
+
+
 def constant(value: ir.Value | None) -> np.ndarray | None:
     """The value's constant contents (initializer or Constant node), or None."""
     if value is None:
@@ -44,7 +65,7 @@ def rank(value: ir.Value) -> int | None:
 
 def axis_map(node: ir.Node, rank_in: int) -> AxisMap | None:
     """The axis map of a layout node whose input has rank `rank_in`; None if not layout-only."""
-    if node.domain not in ("", "ai.onnx") or node.op_type not in LAYOUT_OPS:
+    if not is_op(node, *LAYOUT_OPS):
         return None
     if node.op_type == "Identity":
         return tuple(range(rank_in))

@@ -18,6 +18,7 @@ from converter.export.onnx_graph.layout import (
     as_permutation,
     axis_map,
     compose,
+    is_op,
     rank,
 )
 
@@ -32,8 +33,6 @@ def run(model: ir.Model) -> int:
             continue
         chain, mapping, rank_in = layout_chain(node)
         done.update(id(n) for n in chain)
-        if len(chain) < 2 and (mapping is None or mapping != tuple(range(rank_in or 0))):
-            continue
         removed += collapse(graph, chain, mapping, rank_in)
     return removed
 
@@ -63,8 +62,7 @@ def unshare(graph: ir.Graph) -> None:
 
 def is_layout(node: ir.Node) -> bool:
     """Whether a node is a layout node (its map is computable for some input rank)."""
-    return node.op_type in LAYOUT_OPS and node.domain in ("", "ai.onnx") and len(
-        node.outputs) == 1
+    return is_op(node, *LAYOUT_OPS) and len(node.outputs) == 1
 
 
 def layout_chain(start: ir.Node) -> tuple[list[ir.Node], AxisMap | None, int | None]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import axes_node, constant, initializer, opset
+from converter.export.onnx_graph.layout import axes_node, constant, initializer, is_op, opset
 
 OPS = ("Conv", "ConvTranspose", "MaxPool", "AveragePool")
 WEIGHTED = ("Conv", "ConvTranspose")
@@ -52,7 +52,7 @@ def run(model: ir.Model) -> int:
 
 def one_dimensional(node: ir.Node) -> dict[str, object] | None:
     """The 1-D attributes of a 4-D op that only works along its width; None otherwise."""
-    if node.domain not in ("", "ai.onnx") or node.op_type not in OPS or len(node.outputs) != 1:
+    if not is_op(node, *OPS) or len(node.outputs) != 1:
         return None
     if node.op_type in WEIGHTED:
         kernel = constant(node.inputs[1]) if len(node.inputs) > 1 else None
