@@ -31,6 +31,7 @@ def convert(source: Source, options: ConvertOptions | None = None) -> ConvertRes
     built or exported; a parity mismatch is a result (`passed` False), not an exception.
     """
     from converter.export import export
+    from converter.io_layout import with_channels_last_io
     from converter.static_shape import with_static_shape
     from converter.verify import verify
     from converter.verify.delegates import with_delegate_checks
@@ -47,6 +48,9 @@ def convert(source: Source, options: ConvertOptions | None = None) -> ConvertRes
             import tensorflow  # noqa: F401
         with timed(timings, "normalize"):
             graph, passes = normalized(loaded)
+            if options.io_layout == "channels_last":
+                graph, record = with_channels_last_io(graph)
+                passes.append(record)
             if options.static_shape:
                 graph, record = with_static_shape(graph, options.static_batch,
                                                   options.static_length)

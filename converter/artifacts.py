@@ -87,6 +87,8 @@ class ModelGraph:
     source_keras: str = "3"
     input_note: str = ""
     fixed_batch: int | None = None
+    input_permutations: tuple[tuple[int, ...] | None, ...] = ()
+    output_permutations: tuple[tuple[int, ...] | None, ...] = ()
 
     def layer(self, name: str) -> Layer:
         """The layer called `name`; a KeyError names the valid ones."""

@@ -19,6 +19,7 @@ import click
 from converter.errors import EXIT_MODEL_ERROR, ConverterError
 from converter.options import (
     DEFAULT_RUNTIMES,
+    IO_LAYOUTS,
     PRECISIONS,
     SOURCE_BACKENDS,
     TARGETS,
@@ -57,6 +58,8 @@ def main() -> None:
               help="Batch size under --static-shape.")
 @click.option("--static-length", type=int, default=None,
               help="Sequence length under --static-shape (needed when the length is dynamic).")
+@click.option("--io-layout", type=click.Choice(IO_LAYOUTS), default="source", show_default=True,
+              help="Inputs/outputs of a channels_first model: as the source, or channels_last.")
 @click.option("--runtime", "runtimes", multiple=True, type=click.Choice(sorted(REGISTRY)),
               help=RUNTIME_HELP)
 @click.option("--inputs", type=click.Path(path_type=Path, exists=True, dir_okay=False),

@@ -12,6 +12,7 @@ arithmetic with static shapes:
 - Flatten / Reshape: a reshape to (-1, ...) when the other axes are static;
 - LSTM / GRU / SimpleRNN: the zero initial state tiled from the input, not sized by SHAPE,
   and at a dynamic length for TFLite a while loop without TensorLists;
+- Embedding: one gather, without the negative-id wrapping valid token ids never need;
 - Conv1DTranspose at a static length: its polyphase form, one Conv1D with stride x filters
   whose output rows interleave into the transposed conv's (no output_shape from SHAPE, the
   same multiply-adds, and a plain convolution every delegate takes).
@@ -130,6 +131,20 @@ def export_classes(target: str = "tflite") -> dict[str, Any]:
         Recurrent.__name__ = base.__name__
         return Recurrent
 
+    class Embedding(keras.layers.Embedding):
+        """Embedding as one gather, for token ids in range.
+
+        Keras 3's take() first wraps negative ids with LESS / SELECT (3 extra ops in TFLite,
+        8 ONNX nodes), which valid token ids never need.
+        """
+
+        def call(self, inputs: Any) -> Any:
+            if self.mask_zero or getattr(self, "lora_enabled", False) or getattr(
+                    self, "quantization_mode", None):
+                return super().call(inputs)
+            outputs = tf.gather(self.embeddings, tf.cast(inputs, "int32"))
+            return tf.cast(outputs, self.compute_dtype)
+
     class Conv1DTranspose(keras.layers.Conv1DTranspose):
         """Conv1DTranspose at a static length as a Conv1D whose rows interleave."""
 
@@ -169,7 +184,8 @@ def export_classes(target: str = "tflite") -> dict[str, Any]:
                     config[key] = recurrent[inner["class_name"]].from_config(inner["config"])
             return cls(**config)
 
-    return {"Conv1D": Conv1D, "Conv1DTranspose": Conv1DTranspose, "Flatten": Flatten,
+    return {"Conv1D": Conv1D, "Conv1DTranspose": Conv1DTranspose, "Embedding": Embedding,
+            "Flatten": Flatten,
             "Reshape": Reshape, "Bidirectional": Bidirectional, **recurrent}
 
 

@@ -18,6 +18,7 @@ DEFAULT_RUNTIMES = ("keras", "keras-normalized", "numpy", "tflite-xnnpack", "tfl
 SOURCE_BACKENDS = ("tensorflow", "theano")
 # tf2onnx 1.17 writes opsets 9 to 18 (tf2onnx.constants.OPSET_TO_IR_VERSION, minus <9).
 OPSETS = tuple(range(9, 19))
+IO_LAYOUTS = ("source", "channels_last")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class ConvertOptions:
             `static_length`, for delegates that need static tensors.
         static_batch: the batch size under static_shape.
         static_length: the sequence length under static_shape (needed for dynamic ones).
+        io_layout: "source" keeps a channels_first model's input/output layout;
+            "channels_last" gives the files channels_last inputs and outputs.
         runtimes: parity runtimes asked for by name; empty means DEFAULT_RUNTIMES. A runtime
             asked for by name that cannot run here makes the exit code 4; one of the defaults
             that cannot is reported `skipped` without changing the exit code.
@@ -66,6 +69,7 @@ class ConvertOptions:
     static_shape: bool = False
     static_batch: int = 1
     static_length: int | None = None
+    io_layout: str = "source"
 
     def __post_init__(self) -> None:
         # Paths given as strings (the API's users do) become Paths, once, here.
@@ -91,6 +95,9 @@ class ConvertOptions:
         if self.opset not in OPSETS:
             raise UsageError(f"--opset must be between {OPSETS[0]} and {OPSETS[-1]} (what "
                              f"tf2onnx 1.17 writes); received {self.opset}")
+        if self.io_layout not in IO_LAYOUTS:
+            raise UsageError(f"--io-layout must be one of {', '.join(IO_LAYOUTS)}; "
+                             f"received {self.io_layout!r}")
         if self.static_batch < 1 or (self.static_length is not None and self.static_length < 1):
             raise UsageError(f"--static-batch and --static-length must be positive; received "
                              f"{self.static_batch} and {self.static_length}")

@@ -26,6 +26,7 @@ from converter.options import ConvertOptions
          r"--precision must be one of fp32, fp16, int8-dynamic, int8; received \('fp64',\)"),
         ({"opset": 30}, r"--opset must be between 9 and 18 \(what tf2onnx 1.17 writes\); "
                         r"received 30"),
+        ({"io_layout": "nchw"}, r"--io-layout must be one of source, channels_last"),
         ({"static_batch": 0}, r"--static-batch and --static-length must be positive"),
         ({"batch_size": 0}, r"batch size and lengths must be positive; received batch_size=0"),
         ({"lengths": (16, -1)}, r"lengths=\(16, -1\)"),
@@ -36,7 +37,7 @@ from converter.options import ConvertOptions
          r"litert-gpu-fp32, numpy, onnx-reference, ort-cpu, ort-cpu-noopt, tflite-builtin, "
          r"tflite-reference, tflite-xnnpack"),
     ],
-    ids=["bad-target", "no-target", "precision", "opset", "static", "batch", "lengths", "only-ref",
+    ids=["bad-target", "no-target", "precision", "opset", "io-layout", "static", "batch", "lengths", "only-ref",
          "timeout", "unknown-runtime"],
 )
 def test_options_refuse_bad_values(kwargs: dict, message: str) -> None:

@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
+from converter.flatten_order import reorder_rows
 from converter.normalize._infra import PassResult
 
 FORMAT_LAYERS = ("Conv1D", "SeparableConv1D", "DepthwiseConv1D", "Conv1DTranspose",
@@ -172,17 +171,10 @@ def rewritten_layer(state: Rewrite, layer: Layer, calls: tuple[LayerCall, ...]) 
     weights = layer.weights
     channels = state.dense_channels.get(layer.name)
     if channels is not None and weights:
-        weights = (flatten_order(weights[0], channels), *weights[1:])
+        weights = (reorder_rows(weights[0], channels), *weights[1:])
         state.changes.append(f"{layer.name}: kernel rows reordered from (C={channels}, W) "
                              "to (W, C) flatten order")
     return replace(layer, config=config, calls=calls, weights=weights)
-
-
-def flatten_order(kernel: np.ndarray, channels: int) -> np.ndarray:
-    """A Dense kernel over a (C, W)-ordered Flatten, for a (W, C)-ordered one."""
-    rows, units = kernel.shape
-    steps = rows // channels
-    return kernel.reshape(channels, steps, units).transpose(1, 0, 2).reshape(rows, units)
 
 
 @dataclass(frozen=True)

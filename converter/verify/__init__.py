@@ -62,15 +62,19 @@ def verify(
                                   graph_outputs)
         targets = {a.path: stage / a.path for a in artifacts} | {GRAPH_ARTIFACT: graph_file}
 
-        def job(runtime: str, target: Path, feed_names: tuple[str, ...] = names) -> WorkerJob:
-            return WorkerJob(runtime, str(target), loader, inputs, len(cases), names,
+        def job(runtime: str, target: Path, feed_names: tuple[str, ...] = names,
+                feeds: Path = inputs) -> WorkerJob:
+            return WorkerJob(runtime, str(target), loader, feeds, len(cases), names,
                              options.custom_objects, options.allow_lambda, feed_names)
 
         reference_name = "numpy" if loader == "numpy" else REFERENCE
-        reference = run_worker(
-            job(reference_name, graph_file if reference_name == "numpy" else source),
-            workdir, options.timeout_s,
-        )
+        if reference_name == "numpy":
+            reference = run_worker(job("numpy", graph_file), workdir, options.timeout_s)
+        else:  # the original model, fed and read in its own layout
+            source_inputs = inputs if not any(graph.input_permutations) else write_cases(
+                in_source_layout(cases, graph), workdir / "source_inputs.npz")
+            reference = in_graph_layout(run_worker(
+                job(REFERENCE, source, feeds=source_inputs), workdir, options.timeout_s), graph)
         if reference.status != "ok" and reference_name != "numpy":
             # The original cannot run (e.g. a deferred-build file Keras cannot load): the
             # independent NumPy interpreter of the graph becomes the reference, and says why.
@@ -138,6 +142,24 @@ def outcome_of(job: WorkerJob, workdir: Path, options: ConvertOptions) -> Worker
     return outcome
 
 
+def in_source_layout(cases: list[Case], graph: ModelGraph) -> list[Case]:
+    """The cases as the original model takes them (`--io-layout` may have changed it)."""
+    names = [spec.name for spec in input_specs(graph)]
+    return [{name: case[name] if order is None else np.transpose(case[name], np.argsort(order))
+             for name, order in zip(names, graph.input_permutations, strict=True)}
+            for case in cases]
+
+
+def in_graph_layout(outcome: WorkerOutcome, graph: ModelGraph) -> WorkerOutcome:
+    """The original model's outputs in the graph's (the artifacts') layout."""
+    if outcome.status != "ok" or not any(graph.output_permutations):
+        return outcome
+    orders = graph.output_permutations
+    return replace(outcome, outputs=[
+        [array if order is None else np.transpose(array, order)
+         for array, order in zip(case, orders, strict=True)] for case in outcome.outputs])
+
+
 def write_cases(cases: list[Case], path: Path) -> Path:
     """All cases in one .npz, keyed "<case>/<input name>"."""
     np.savez(path, **{f"{i}/{k}": v for i, case in enumerate(cases) for k, v in case.items()})
@@ -183,10 +205,10 @@ def judge(
     )
     passed = all(c.passed for c in comparisons)
     worst = [c for c in comparisons if not c.passed]
+    bound = (f"{tolerance.atol:g} of the output range" if tolerance.scaled
+             else f"atol {tolerance.atol:g} + rtol {tolerance.rtol:g}")
     reason = "" if passed else "; ".join(
-        c.note or f"{c.name}: max abs {c.max_abs:.3g} exceeds atol {tolerance.atol:g} + "
-        f"rtol {tolerance.rtol:g}" for c in worst
-    )
+        c.note or f"{c.name}: max abs {c.max_abs:.3g} exceeds {bound}" for c in worst)
     return ParityCheck(
         runtime, artifact.path, "passed" if passed else "failed",
         max(c.max_abs for c in comparisons), max(c.max_rel for c in comparisons),

@@ -132,3 +132,34 @@ def test_per_channel_mul_and_add_become_one_batch_normalization() -> None:
     assert ops == ["Transpose", "BatchNormalization", "Relu", "Transpose"]
     x = rng.standard_normal((2, 9, 4)).astype(np.float32)
     np.testing.assert_array_equal(run(data, x), run(stock.SerializeToString(), x))
+
+
+@pytest.mark.parametrize(("length", "pads", "expected_ops"), [
+    (40, [20, 20], ["Reshape", "Conv", "Reshape"]),  # whole rows of 10: the conv pads
+    (37, [20, 20], ["Pad", "Reshape", "Conv", "Reshape", "Slice"]),
+    (60, [0, 0], ["Reshape", "Conv", "Reshape"]),
+    (43, [5, 15], ["Pad", "Reshape", "Conv", "Reshape", "Slice"]),
+])
+def test_a_widely_dilated_conv_at_a_static_length_convolves_rows(length, pads,
+                                                                 expected_ops) -> None:
+    rng = np.random.default_rng(4)
+    kernel = rng.standard_normal((3, 2, 5)).astype(np.float32)
+    bias = rng.standard_normal(3).astype(np.float32)
+    node = helper.make_node("Conv", ["x", "w", "b"], ["y"], kernel_shape=[5], dilations=[10],
+                            pads=pads)
+    graph = helper.make_graph(
+        [node], "dilated", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                          [1, 2, length])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [const("w", kernel), const("b", bias)])
+    stock = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    data, counts = optimize(stock.SerializeToString())
+    assert counts["dilated_rows"] == 1
+    assert [n.op_type for n in onnx.load_from_string(data).graph.node] == expected_ops
+    x = rng.standard_normal((1, 2, length)).astype(np.float32)
+    np.testing.assert_allclose(run(data, x), run(stock.SerializeToString(), x), atol=1e-5)
+
+
+def test_a_narrow_or_dynamic_dilation_stays_a_native_conv() -> None:
+    data, counts = optimize(tf2onnx_like(17).SerializeToString())  # dilation 2, length "W"
+    assert counts["dilated_rows"] == 0

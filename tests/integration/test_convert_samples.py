@@ -140,8 +140,8 @@ def test_tcn_onnx_is_one_conv_per_convolution_and_nothing_else(converted) -> Non
     assert [n.op_type for n in model.graph.node] == [
         "Transpose", "Conv", "Conv", "Relu", "Add", "Conv", "Relu", "Add", "Conv", "Relu", "Add",
         "Conv", "Reshape"]
-    pads = [next(list(a.ints) for a in n.attribute if a.name == "pads")
-            for n in model.graph.node if n.op_type == "Conv"][1:4]
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    pads = [next(list(a.ints) for a in n.attribute if a.name == "pads") for n in convs[1:4]]
     assert pads == [[2, 0], [4, 0], [8, 0]]  # the causal pads, folded
 
 

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from converter.cli import main
+from converter.options import ConvertOptions
 from tests.conftest import sample
 from tests.verify.plant import DEFECTS, plant_onnx, plant_tflite
 
@@ -97,8 +98,11 @@ def test_static_delegate_checks_in_the_report(converted) -> None:
     assert tcn["tflite"]["gpu_static_graph"] is True and tcn["tflite"]["shape_ops"] == {}
     assert tcn["tflite"]["flex_ops"] == []
     assert tcn["tflite"]["dynamic_inputs"] == {"serving_default_series:0": [-1, -1, 3]}
-    assert "ai.onnx:Pad" in tcn["onnx"]["coreml"]["unsupported_ops"]
+    # The causal Pads CoreML cannot place are folded into the Convs.
+    assert "ai.onnx:Pad" not in tcn["onnx"]["coreml"]["unsupported_ops"]
     assert tcn["onnx"]["nnapi"]["unsupported_ops"] == []
+    bilstm = converted["conv_bilstm.keras"][0].artifacts[1].delegates
+    assert "ai.onnx:LSTM" in bilstm["coreml"]["unsupported_ops"]
     ecg = {a.format: a.delegates for a in converted["ecg_classifier.keras"][0].artifacts}
     assert ecg["tflite"]["gpu_static_graph"] is True
     assert ecg["onnx"]["coreml"]["supported_nodes"] <= ecg["onnx"]["coreml"]["nodes"]
@@ -110,7 +114,9 @@ def vulkan_reason() -> str:
     return vulkan_missing()
 
 
-GPU_SAMPLES = ["ecg_classifier", "kim_cnn", "multi_io", "text_conv1d", "wavenet_block"]
+# Every sample whose length is static: the whole graph is one GPU partition.
+GPU_SAMPLES = ["autoencoder", "channels_first", "conv_bilstm", "ecg_classifier", "kernel_forms",
+               "kim_cnn", "multi_io", "text_conv1d", "wavenet_block"]
 
 
 @pytest.mark.skipif(bool(vulkan_reason()), reason="no Vulkan driver (scripts/setup.sh as root)")
@@ -128,12 +134,27 @@ def test_gpu_accelerator_fp16_and_fp32(converted, model) -> None:
 
 
 @pytest.mark.skipif(bool(vulkan_reason()), reason="no Vulkan driver (scripts/setup.sh as root)")
-def test_gpu_refusal_of_a_graph_with_shape_ops_says_why(converted) -> None:
-    # The Bidirectional LSTM's unrolled graph still sizes a state with SHAPE ops.
-    _, out = converted["conv_bilstm.keras"]
-    assert converted["conv_bilstm.keras"][0].artifacts[0].delegates["shape_ops"]
-    code, report = verify_cli("conv_bilstm", out / "conv_bilstm.tflite", "keras",
-                              "litert-gpu-fp16")
+def test_dynamic_length_tcn_runs_on_the_gpu_once_its_shape_is_static(tmp_path) -> None:
+    from converter import convert
+
+    result = convert(sample("tcn.keras"), ConvertOptions(
+        output_dir=tmp_path, to=("tflite",), static_shape=True, static_length=64,
+        runtimes=("litert-gpu-fp16", "litert-gpu-fp32")))
+    assert result.passed, [c.reason for c in result.parity]
+    assert all(c.facts["fully_accelerated"] for c in result.parity)
+
+
+@pytest.mark.skipif(bool(vulkan_reason()), reason="no Vulkan driver (scripts/setup.sh as root)")
+def test_gpu_refusal_of_a_graph_with_shape_ops_says_why(tmp_path) -> None:
+    # The stock TFLiteConverter's dilated TCN: SPACE_TO_BATCH_ND sized by SHAPE ops.
+    import tensorflow as tf
+    import tf_keras
+
+    stock = tmp_path / "tcn.tflite"
+    model = tf_keras.models.load_model(sample("tcn.h5"), compile=False)
+    stock.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    code, report = verify_cli("tcn", stock, "keras", "litert-gpu-fp16")
+    assert report["artifacts"][0]["delegates"]["shape_ops"]
     assert code == 1
     (check,) = report["parity"]
     assert check["status"] == "crashed"

@@ -86,3 +86,18 @@ def test_two_runs_write_byte_identical_files(tmp_path) -> None:
                         for p in sorted(Path(out).iterdir()) if p.suffix != ".json"})
     assert digests[0] == digests[1] and set(digests[0]) == {
         "wavenet_block.tflite", "wavenet_block.onnx"}
+
+
+def test_channels_last_io_drops_the_boundary_transposes(tmp_path) -> None:
+    from converter import convert
+
+    result = convert(sample("channels_first.keras"), ConvertOptions(
+        output_dir=tmp_path, io_layout="channels_last",
+        runtimes=("tflite-xnnpack", "ort-cpu", "numpy")))
+    assert result.passed, [c.reason for c in result.parity if not c.passed]
+    assert result.report["inputs"]["cases"] == [{"channels": [2, 50, 4]}]
+    tflite, onnx = (a.op_counts for a in result.artifacts)
+    # TFLite convolves channels_last, ONNX channels_first: the transpose moves to ONNX's input.
+    assert "TRANSPOSE" not in tflite and onnx.get("Transpose") == 1
+    record = next(p for p in result.passes if p.name == "io_layout_channels_last")
+    assert record.changes == ("channels_to_channels_last: removed, channels is channels_last",)

@@ -1,7 +1,7 @@
 """ONNX graph passes written with onnx-ir, run on every file tf2onnx writes.
 
-PASSES is the order, and the documentation, of the stage: each pass is one file with its
-Given/Result docstring and a `run(model) -> int` that says how much it changed.
+REWRITES and CLEAN_UP are the order, and the documentation, of the stage: each pass is one
+file (or one onnx-ir pass) with a `run(model) -> int` that says how much it changed.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import onnx_ir.passes.common as common_passes
 
 from converter.export.onnx_graph import (
     affine_batchnorm,
+    dilated_rows,
+    flatten_transpose,
     fold_bias,
     fold_pad,
     layout_chains,
@@ -28,24 +30,52 @@ def remove_unused(model: ir.Model) -> int:
     return before - len(model.graph) - len(model.graph.initializers)
 
 
-PASSES: tuple[tuple[str, Callable[[ir.Model], int]], ...] = (
+def merge_duplicates(model: ir.Model) -> int:
+    """onnx-ir's common-subexpression pass: one node where tf2onnx wrote identical ones.
+
+    tf2onnx transposes a tensor read by several branches once per branch (kim_cnn's three
+    convolutions); one Transpose does.
+    """
+    before = len(model.graph)
+    common_passes.CommonSubexpressionEliminationPass()(model)
+    return before - len(model.graph)
+
+
+# The rewrites run until none changes anything (shapes inferred afresh each round: a value
+# a rewrite created has none until then); the clean-up passes run once after them.
+REWRITES: tuple[tuple[str, Callable[[ir.Model], int]], ...] = (
     ("native_1d", native_1d.run),
     ("layout_chains", layout_chains.run),
     ("fold_pad", fold_pad.run),
     ("fold_bias", fold_bias.run),
     ("affine_batchnorm", affine_batchnorm.run),
+    ("flatten_transpose", flatten_transpose.run),
+    ("dilated_rows", dilated_rows.run),
+)
+CLEAN_UP: tuple[tuple[str, Callable[[ir.Model], int]], ...] = (
     ("remove_unused", remove_unused),
+    ("merge_duplicates", merge_duplicates),
     ("stable_names", stable_names.run),
 )
+MAX_ROUNDS = 4
 
 
 def optimize(data: bytes) -> tuple[bytes, dict[str, int]]:
     """Run every pass over a serialised ModelProto; returns the new bytes and change counts."""
     import onnx
 
-    proto = onnx.shape_inference.infer_shapes(onnx.load_from_string(data))
-    model = ir.from_proto(proto)
-    counts: dict[str, int] = {}
-    for name, step in PASSES:
+    proto = onnx.load_from_string(data)
+    counts = {name: 0 for name, _ in (*REWRITES, *CLEAN_UP)}
+    for _ in range(MAX_ROUNDS):
+        model = ir.from_proto(onnx.shape_inference.infer_shapes(proto))
+        changed = 0
+        for name, step in REWRITES:
+            done = step(model)
+            counts[name] += done
+            changed += done
+        proto = ir.to_proto(model)
+        if not changed:
+            break
+    for name, step in CLEAN_UP:
         counts[name] = step(model)
     return ir.to_proto(model).SerializeToString(), counts

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import constant, initializer, is_op, per_channel
+from converter.export.onnx_graph.layout import constant, initializer, is_op, per_channel, take_over
 
 
 def run(model: ir.Model) -> int:
@@ -29,10 +29,7 @@ def run(model: ir.Model) -> int:
         norm = ir.node("BatchNormalization", [source, *values], {"epsilon": 0.0},
                        name=add.name)
         graph.insert_before(mul, norm)
-        name = add.outputs[0].name
-        add.outputs[0].name = f"{name}_affine"
-        add.outputs[0].replace_all_uses_with(norm.outputs[0], replace_graph_outputs=True)
-        norm.outputs[0].name = name
+        take_over(add.outputs[0], norm.outputs[0])
         graph.remove([add, mul], safe=True)
         merged += 1
     return merged

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import constant, initializer, is_op, per_channel
+from converter.export.onnx_graph.layout import constant, initializer, is_op, per_channel, take_over
 
 
 def run(model: ir.Model) -> int:
@@ -34,10 +34,7 @@ def run(model: ir.Model) -> int:
         bias_value = initializer(graph, f"{node.inputs[1].name}_bias", bias.astype(kernel.dtype))
         node.resize_inputs(3)
         node.replace_input_with(2, bias_value)
-        name = add.outputs[0].name
-        add.outputs[0].name = f"{name}_folded"
-        add.outputs[0].replace_all_uses_with(result, replace_graph_outputs=True)
-        result.name = name
+        take_over(add.outputs[0], result)
         graph.remove(add, safe=True)
         folded += 1
     return folded

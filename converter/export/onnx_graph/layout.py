@@ -38,6 +38,17 @@ def per_channel(array: np.ndarray | None, channels: int | None = None) -> np.nda
     return array.reshape(-1)
 
 
+def take_over(old: ir.Value, new: ir.Value) -> None:
+    """`new` replaces `old` for every reader (graph outputs too) and takes its name.
+
+    Names carry the Keras layer scopes that localisation maps tensors by.
+    """
+    name = old.name
+    old.name = f"{name}_replaced"
+    old.replace_all_uses_with(new, replace_graph_outputs=True)
+    new.name = name
+
+
 def constant(value: ir.Value | None) -> np.ndarray | None:
     """The value's constant contents (initializer or Constant node), or None."""
     if value is None:

@@ -20,6 +20,7 @@ from converter.export.onnx_graph.layout import (
     compose,
     is_op,
     rank,
+    take_over,
 )
 
 
@@ -109,10 +110,7 @@ def collapse(
         return 0  # already a single Transpose
     transpose = ir.node("Transpose", [source], {"perm": list(permutation)}, name=chain[-1].name)
     graph.insert_before(chain[0], transpose)
-    name = last.name
-    last.name = f"{name}_chain"
-    last.replace_all_uses_with(transpose.outputs[0], replace_graph_outputs=True)
-    transpose.outputs[0].name = name
-    transpose.outputs[0].shape = last.shape
+    take_over(last, transpose.outputs[0])
+    transpose.outputs[0].shape, transpose.outputs[0].dtype = last.shape, last.dtype
     graph.remove(list(reversed(chain)), safe=True)
     return len(chain) - 1

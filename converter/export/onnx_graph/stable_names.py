@@ -5,9 +5,9 @@ Given: tf2onnx numbers the names it invents from a process-wide counter
 differently from run to run, so two conversions of one model differ in bytes.
 Result: nodes in a topological order that breaks ties by counter-free name, counters
 dropped from every name (duplicates numbered in that order), initializers in order of first
-use, symbolic dims of the inputs and outputs named by position, intermediate shapes
-cleared (onnxruntime infers them). The graph computes the same thing; the bytes depend
-only on the graph.
+use, each node named after its first output, symbolic dims of the inputs and outputs named
+by position, intermediate shapes cleared (onnxruntime infers them). The graph computes the
+same thing; the bytes depend only on the graph.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def rename(graph: ir.Graph) -> int:
             give(value, f"{node.op_type.lower()}")
             if not value.is_graph_output():
                 value.shape, value.type = None, None
-        node.name = f"{node.op_type}_{index}"
+        # A node is named after its first output: the layer's name scope stays readable.
+        node.name = node.outputs[0].name if node.outputs else f"{node.op_type}_{index}"
     for value in (*graph.inputs, *graph.outputs):
         if value.shape is not None:
             value.shape = ir.Shape([d if isinstance(d, int) else f"{value.name}_dim{axis}"

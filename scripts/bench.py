@@ -1,0 +1,247 @@
+#!/usr/bin/env python
+"""Our artifacts against the stock converters', measured side by side in one run.
+
+Usage: bench.py [--models NAME ...] [--out bench.md] [--repeat-seconds 1.0]
+
+For each model: converter's .tflite and .onnx (converter.convert, checked on ort-cpu) and
+the stock ones (TFLiteConverter.from_keras_model and tf2onnx.convert.from_keras on the model
+loaded by the library that wrote it). Reported: op counts, file sizes, the error of each file
+against the Keras model on the benchmark input, and inference latency on LiteRT XNNPACK and
+onnxruntime CPU with 2 threads (median of repeated runs after warm-up), as stock / ours
+ratios (> 1: ours is faster). Models: the samples, plus SpliceAI from ../shared/real_models
+when it is there. The Markdown table goes to stdout and --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+SAMPLES = ROOT / "sample_models" / "files"
+SPLICEAI = ROOT.parent / "shared" / "real_models" / "spliceai__spliceai1.h5"
+# Benchmark length for inputs whose length is dynamic (SpliceAI: DESIGN.md's 15,000).
+LENGTHS = {"spliceai": 15000}
+DEFAULT_LENGTH = 2000
+THREADS = 2
+
+
+@dataclass(frozen=True)
+class Files:
+    """One converter's two files (None where it failed, with the reason)."""
+
+    tflite: bytes | None
+    onnx: bytes | None
+    failures: tuple[str, ...] = ()
+
+
+def model_paths(names: list[str] | None) -> dict[str, Path]:
+    """The benchmark models by short name."""
+    paths = {p.stem: p for p in sorted(SAMPLES.glob("*.h5"))}
+    if SPLICEAI.exists():
+        paths["spliceai"] = SPLICEAI
+    return {k: v for k, v in paths.items() if not names or k in names}
+
+
+def keras_model(path: Path) -> Any:
+    """The model as the library that wrote it loads it (tf_keras for Keras 2 .h5)."""
+    import tf_keras
+
+    return tf_keras.models.load_model(path, compile=False)
+
+
+def stock_files(model: Any) -> Files:
+    """TFLiteConverter.from_keras_model and tf2onnx.convert.from_keras, default options."""
+    import tensorflow as tf
+    import tf2onnx
+
+    tflite = onnx = None
+    failures = []
+    try:
+        tflite = bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    except Exception as exc:  # the stock converter's own failure is a benchmark result
+        failures.append(f"stock TFLite: {str(exc).splitlines()[0][:120]}")
+    try:
+        proto, _ = tf2onnx.convert.from_keras(model, opset=17)
+        onnx = proto.SerializeToString()
+    except Exception as exc:
+        failures.append(f"stock ONNX: {str(exc).splitlines()[0][:120]}")
+    return Files(tflite, onnx, tuple(failures))
+
+
+def our_files(path: Path, workdir: Path) -> Files:
+    """Converter's files for the model (parity checked on onnxruntime only, for speed)."""
+    from converter import convert
+    from converter.options import ConvertOptions
+
+    result = convert(path, ConvertOptions(output_dir=workdir / path.stem, runtimes=("ort-cpu",)))
+    data = {a.format: (workdir / path.stem / a.path).read_bytes() for a in result.artifacts}
+    return Files(data.get("tflite"), data.get("onnx"))
+
+
+def feeds(model: Any, name: str) -> dict[str, np.ndarray]:
+    """One seeded batch-1 input per model input, at the benchmark length when dynamic."""
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for tensor, input_name in zip(model.inputs, model.input_names, strict=True):
+        shape = [1, *(LENGTHS.get(name, DEFAULT_LENGTH) if d is None else d
+                      for d in tensor.shape[1:])]
+        if "int" in str(tensor.dtype):
+            arrays[input_name] = rng.integers(0, 10, shape).astype(np.int32)
+        else:
+            arrays[input_name] = rng.uniform(-2, 2, shape).astype(np.float32)
+    return arrays
+
+
+def by_name(names: list[str], arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The arrays in the order of a file's input names (which embed the Keras names)."""
+    keys = sorted(arrays, key=len, reverse=True)  # "x_1" before "x"
+    return [arrays[next(k for k in keys if k in name)] for name in names]
+
+
+def tflite_runner(data: bytes, inputs: dict[str, np.ndarray]) -> Callable[[], list[np.ndarray]]:
+    """A call that runs the .tflite once on XNNPACK with 2 threads."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=data, num_threads=THREADS)
+    details = interpreter.get_input_details()
+    arrays = by_name([d["name"] for d in details], inputs)
+    for detail, array in zip(details, arrays, strict=True):
+        interpreter.resize_tensor_input(detail["index"], array.shape, strict=False)
+    interpreter.allocate_tensors()
+
+    def run() -> list[np.ndarray]:
+        for detail, array in zip(details, arrays, strict=True):
+            interpreter.set_tensor(detail["index"], array.astype(detail["dtype"]))
+        interpreter.invoke()
+        return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
+
+    return run
+
+
+def onnx_runner(data: bytes, inputs: dict[str, np.ndarray]) -> Callable[[], list[np.ndarray]]:
+    """A call that runs the .onnx once on onnxruntime CPU with 2 threads."""
+    import onnxruntime as ort
+
+    settings = ort.SessionOptions()
+    settings.intra_op_num_threads = THREADS
+    settings.inter_op_num_threads = 1
+    session = ort.InferenceSession(data, settings, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    feed = dict(zip(names, by_name(names, inputs), strict=True))
+    return lambda: session.run(None, feed)
+
+
+def latency(run: Callable[[], Any], budget: float) -> float:
+    """Median seconds per call: 3 warm-up calls, then calls until `budget` seconds pass."""
+    for _ in range(3):
+        run()
+    times: list[float] = []
+    started = time.perf_counter()
+    while len(times) < 5 or time.perf_counter() - started < budget:
+        begin = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - begin)
+    return statistics.median(times)
+
+
+def measure(files: Files, arrays: dict[str, np.ndarray], expected: np.ndarray,
+            budget: float) -> dict[str, Any]:
+    """Ops, bytes, error against Keras and latency of each file that exists."""
+    from converter.export.op_counts import onnx_op_counts, tflite_op_counts
+
+    row: dict[str, Any] = {}
+    for fmt, data, make, count in (("tflite", files.tflite, tflite_runner, tflite_op_counts),
+                                   ("onnx", files.onnx, onnx_runner, onnx_op_counts)):
+        if data is None:
+            continue
+        row[fmt] = {"ops": sum(count(data).values()), "bytes": len(data)}
+        try:
+            run = make(data, arrays)
+            outputs = [o for o in run() if o.shape == expected.shape]
+        except RuntimeError as exc:  # a file that converts but cannot run is a result
+            row[fmt]["failure"] = str(exc).splitlines()[0][:100]
+            continue
+        error = float(np.abs(outputs[0] - expected).max()) if len(outputs) == 1 else None
+        row[fmt] |= {"error": error, "seconds": latency(run, budget)}
+    return row
+
+
+def ratio(stock: dict[str, Any], ours: dict[str, Any], fmt: str, key: str) -> str:
+    """Stock / ours for one measure, or the reason there is none."""
+    if fmt not in stock:
+        return "stock failed"
+    if key not in stock[fmt]:
+        return "stock cannot run"
+    return f"{stock[fmt][key] / ours[fmt][key]:.2f}x"
+
+
+def table(rows: dict[str, tuple[dict[str, Any], dict[str, Any], Files]]) -> str:
+    """The Markdown table of every model."""
+    lines = [
+        "| model | TFLite ops stock -> ours | ONNX nodes stock -> ours | TFLite bytes "
+        "stock / ours | LiteRT XNNPACK speed-up | onnxruntime speed-up | max abs error vs "
+        "Keras, stock TFLite / ours |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def pair(stock: dict[str, Any], ours: dict[str, Any], fmt: str, key: str) -> str:
+        return f"{stock[fmt][key] if fmt in stock else 'failed'} -> {ours[fmt][key]}"
+
+    def error(side: dict[str, Any]) -> str:
+        value = side.get("tflite", {}).get("error")
+        return "-" if value is None else f"{value:.1e}"
+
+    for name, (stock, ours, stock_files_) in rows.items():
+        cells = [name, pair(stock, ours, "tflite", "ops"), pair(stock, ours, "onnx", "ops"),
+                 ratio(stock, ours, "tflite", "bytes"), ratio(stock, ours, "tflite", "seconds"),
+                 ratio(stock, ours, "onnx", "seconds"), f"{error(stock)} / {error(ours)}"]
+        lines.append("| " + " | ".join(cells) + " |")
+        failures = [*stock_files_.failures, *(f"stock {fmt} at run time: {side['failure']}"
+                                              for fmt, side in stock.items() if "failure" in side)]
+        lines.extend(f"|  | {failure} |  |  |  |  |  |" for failure in failures)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Benchmark every requested model and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="*", default=None)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--repeat-seconds", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    rows = {}
+    with tempfile.TemporaryDirectory(prefix="converter-bench-") as tmp:
+        for name, path in model_paths(args.models).items():
+            model = keras_model(path)
+            arrays = feeds(model, name)
+            ordered = list(arrays.values())
+            result = model(ordered if len(ordered) > 1 else ordered[0])
+            expected = np.asarray(result[0] if isinstance(result, (list, tuple)) else result)
+            stock = stock_files(model)
+            ours = our_files(path, Path(tmp))
+            rows[name] = (measure(stock, arrays, expected, args.repeat_seconds),
+                          measure(ours, arrays, expected, args.repeat_seconds), stock)
+            print(f"bench: {name} done", file=sys.stderr, flush=True)
+    text = table(rows)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
