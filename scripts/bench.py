@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Our artifacts against the stock converters', measured side by side in one run.
 
-Usage: bench.py [--models NAME ...] [--out bench.md] [--repeat-seconds 1.0]
+Usage: bench.py [--models NAME ...] [--out bench.md] [--repeat-seconds 2.0]
 
 For each model: converter's .tflite and .onnx (converter.convert, checked on ort-cpu) and
 the stock ones (TFLiteConverter.from_keras_model and tf2onnx.convert.from_keras on the model
@@ -48,12 +48,18 @@ class Files:
     failures: tuple[str, ...] = ()
 
 
+# Rows whose artifacts are exported with --static-shape at this length (the stock files
+# stay dynamic, as the stock converters write them).
+STATIC = {"spliceai --static-shape": 15000}
+
+
 def model_paths(names: list[str] | None) -> dict[str, Path]:
-    """The benchmark models by short name."""
+    """The benchmark models by row name."""
     paths = {p.stem: p for p in sorted(SAMPLES.glob("*.h5"))}
     if SPLICEAI.exists():
         paths["spliceai"] = SPLICEAI
-    return {k: v for k, v in paths.items() if not names or k in names}
+        paths["spliceai --static-shape"] = SPLICEAI
+    return {k: v for k, v in paths.items() if not names or k.split()[0] in names}
 
 
 def keras_model(path: Path) -> Any:
@@ -82,13 +88,15 @@ def stock_files(model: Any) -> Files:
     return Files(tflite, onnx, tuple(failures))
 
 
-def our_files(path: Path, workdir: Path) -> Files:
+def our_files(name: str, path: Path, workdir: Path) -> Files:
     """Converter's files for the model (parity checked on onnxruntime only, for speed)."""
     from converter import convert
     from converter.options import ConvertOptions
 
-    result = convert(path, ConvertOptions(output_dir=workdir / path.stem, runtimes=("ort-cpu",)))
-    data = {a.format: (workdir / path.stem / a.path).read_bytes() for a in result.artifacts}
+    out = workdir / name.replace(" ", "_")
+    static = {"static_shape": True, "static_length": STATIC[name]} if name in STATIC else {}
+    result = convert(path, ConvertOptions(output_dir=out, runtimes=("ort-cpu",), **static))
+    data = {a.format: (out / a.path).read_bytes() for a in result.artifacts}
     return Files(data.get("tflite"), data.get("onnx"))
 
 
@@ -97,7 +105,7 @@ def feeds(model: Any, name: str) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
     arrays = {}
     for tensor, input_name in zip(model.inputs, model.input_names, strict=True):
-        shape = [1, *(LENGTHS.get(name, DEFAULT_LENGTH) if d is None else d
+        shape = [1, *(LENGTHS.get(name.split()[0], DEFAULT_LENGTH) if d is None else d
                       for d in tensor.shape[1:])]
         if "int" in str(tensor.dtype):
             arrays[input_name] = rng.integers(0, 10, shape).astype(np.int32)
@@ -221,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=None)
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--repeat-seconds", type=float, default=1.0)
+    parser.add_argument("--repeat-seconds", type=float, default=2.0)
     args = parser.parse_args(argv)
     rows = {}
     with tempfile.TemporaryDirectory(prefix="converter-bench-") as tmp:
@@ -232,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             result = model(ordered if len(ordered) > 1 else ordered[0])
             expected = np.asarray(result[0] if isinstance(result, (list, tuple)) else result)
             stock = stock_files(model)
-            ours = our_files(path, Path(tmp))
+            ours = our_files(name, path, Path(tmp))
             rows[name] = (measure(stock, arrays, expected, args.repeat_seconds),
                           measure(ours, arrays, expected, args.repeat_seconds), stock)
             print(f"bench: {name} done", file=sys.stderr, flush=True)
