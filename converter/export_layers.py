@@ -8,7 +8,8 @@ it (a transposed conv keeps its SHAPE: the zero-interleave rewrite that avoids i
 multiply the conv's work by the stride). LiteRT's GPU accelerator refuses any graph with
 such run-time shapes, and they cost time on every runtime. These subclasses emit the same
 arithmetic with static shapes:
-- Conv1D with dilation: one Conv2D with its dilation factor (one CONV_2D / Conv);
+- Conv1D with dilation or causal padding: one Conv2D with its dilation factor (one
+  CONV_2D / Conv);
 - Flatten / Reshape: a reshape to (-1, ...) when the other axes are static;
 - LSTM / GRU / SimpleRNN: the zero initial state tiled from the input, not sized by SHAPE,
   and at a dynamic length for TFLite a while loop without TensorLists;
@@ -40,21 +41,31 @@ def export_classes(target: str = "tflite") -> dict[str, Any]:
     import tensorflow as tf
 
     class Conv1D(keras.layers.Conv1D):
-        """Dilated Conv1D as one dilated Conv2D."""
+        """Dilated or causal Conv1D as one Conv2D on the length axis.
+
+        For TFLite a causal conv pads after the expansion to 4-D: a 3-D PAD of a dynamic
+        length in front of EXPAND_DIMS is what LiteRT's GPU accelerator (on Mesa) computes
+        wrong, while a 4-D PAD feeding CONV_2D it runs.
+        """
 
         def call(self, inputs: Any) -> Any:
-            dilation = self.dilation_rate[0]
-            if dilation == 1 or self.groups != 1 or self.data_format != "channels_last":
+            dilation, causal = self.dilation_rate[0], self.padding == "causal"
+            if (dilation == 1 and not causal) or self.groups != 1 or (
+                    self.data_format != "channels_last"):
                 return super().call(inputs)
             padding = "SAME" if self.padding == "same" else "VALID"
-            if self.padding == "causal":
+            if causal and target == "onnx":
                 inputs = keras.ops.pad(inputs, self._compute_causal_padding())
             elif self.padding == "same" and target == "onnx" and self.strides[0] == 1:
                 total = (self.kernel_size[0] - 1) * dilation
                 inputs = keras.ops.pad(inputs, [[0, 0], [total // 2, total - total // 2], [0, 0]])
                 padding = "VALID"
+            expanded = tf.expand_dims(inputs, 1)
+            if causal and target == "tflite":
+                left = (self.kernel_size[0] - 1) * dilation
+                expanded = tf.pad(expanded, [[0, 0], [0, 0], [left, 0], [0, 0]])
             outputs = tf.squeeze(tf.nn.conv2d(
-                tf.expand_dims(inputs, 1), tf.expand_dims(self.kernel, 0),
+                expanded, tf.expand_dims(self.kernel, 0),
                 strides=[1, 1, self.strides[0], 1], padding=padding,
                 dilations=[1, 1, dilation, 1]), 1)
             if self.use_bias:
@@ -234,12 +245,14 @@ def polyphase_plan(kernel: int, stride: int, padding: str, steps: int) -> Polyph
 def target_specific(graph: ModelGraph) -> bool:
     """Whether `export_classes` differ by target for this graph.
 
-    They do for a dilated "same" Conv1D (explicit padding for ONNX) and for a recurrent
-    layer (TFLite's own while loop at a dynamic length).
+    They do for a dilated "same" Conv1D (explicit padding for ONNX), a causal one (padded in
+    3-D for ONNX, in 4-D for TFLite) and a recurrent layer (TFLite's own while loop at a
+    dynamic length).
     """
     return any(
-        (layer.class_name == "Conv1D" and layer.config.get("padding") == "same"
-         and max(layer.config.get("dilation_rate") or (1,)) > 1)
+        (layer.class_name == "Conv1D" and layer.config.get("padding") == "causal")
+        or (layer.class_name == "Conv1D" and layer.config.get("padding") == "same"
+            and max(layer.config.get("dilation_rate") or (1,)) > 1)
         or layer.class_name in ("LSTM", "GRU", "SimpleRNN", "Bidirectional")
         for layer in graph.layers
     )

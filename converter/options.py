@@ -11,8 +11,8 @@ TARGETS = ("tflite", "onnx")
 PRECISIONS = ("fp32", "fp16", "int8-dynamic", "int8")
 # The CPU matrix: the reference, the rebuilt graph, the NumPy interpreter, every LiteRT
 # interpreter and onnxruntime configuration. The GPU runtimes (litert-gpu-fp16/fp32) are
-# asked for by name: the accelerator accepts only graphs whose tensors are all static-sized,
-# which dynamic-length and Flatten/transpose-conv exports are not yet.
+# asked for by name: on a machine without a GPU they run on Mesa's software driver, seconds
+# per case on the small samples but minutes on a corpus model like SpliceAI or FactorNet.
 DEFAULT_RUNTIMES = ("keras", "keras-normalized", "numpy", "tflite-xnnpack", "tflite-builtin",
                     "tflite-reference", "ort-cpu", "ort-cpu-noopt", "onnx-reference")
 SOURCE_BACKENDS = ("tensorflow", "theano")

@@ -114,9 +114,9 @@ def vulkan_reason() -> str:
     return vulkan_missing()
 
 
-# Every sample whose length is static: the whole graph is one GPU partition.
+# Every sample, the dynamic-length TCN included (its causal PADs are 4-D, see export_layers).
 GPU_SAMPLES = ["autoencoder", "channels_first", "conv_bilstm", "ecg_classifier", "kernel_forms",
-               "kim_cnn", "multi_io", "text_conv1d", "wavenet_block"]
+               "kim_cnn", "multi_io", "tcn", "text_conv1d", "wavenet_block"]
 
 
 @pytest.mark.skipif(bool(vulkan_reason()), reason="no Vulkan driver (scripts/setup.sh as root)")
