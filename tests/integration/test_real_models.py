@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,7 +76,10 @@ def convert_cli(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tup
             if companions.get(name):
                 args += ["--arch", str(REAL_MODELS / companions[name])]
             result = CliRunner().invoke(main, args)
-            done[name] = (result.exit_code, result.output, out)
+            output = result.output
+            if result.exc_info and not isinstance(result.exception, SystemExit):
+                output += "".join(traceback.format_exception(*result.exc_info))  # for CI's log
+            done[name] = (result.exit_code, output, out)
         return done[name]
 
     return run
@@ -103,8 +107,9 @@ def test_every_real_model_converts_or_names_what_it_cannot_handle(convert_cli, n
 def test_factornet_keras1_converts_against_the_numpy_reference(convert_cli, name) -> None:
     # The same conversion the corpus sweep checks (the weights-only file with its --arch).
     code, output, out = convert_cli(name)
+    assert code == 0, output
     report = json.loads((out / "report.json").read_text())
-    assert code == 0 and report["passed"], output
+    assert report["passed"], output
     assert report["reference"]["runtime"] == "numpy"
     assert report["source"]["keras_version"] == "1.1.1"
     assert report["source"]["backend"] == "theano"
