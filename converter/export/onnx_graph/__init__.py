@@ -31,14 +31,17 @@ def remove_unused(model: ir.Model) -> int:
 
 
 def merge_duplicates(model: ir.Model) -> int:
-    """onnx-ir's common-subexpression pass: one node where tf2onnx wrote identical ones.
+    """onnx-ir's deduplication passes: one initializer and one node where tf2onnx wrote equal ones.
 
     tf2onnx transposes a tensor read by several branches once per branch (kim_cnn's three
-    convolutions); one Transpose does.
+    convolutions); one Transpose does. The graph is put in its canonical order first, so the
+    survivor of equal things (and its name) is the same in every run.
     """
-    before = len(model.graph)
+    before = len(model.graph) + len(model.graph.initializers)
+    stable_names.canonical_order(model.graph)
+    common_passes.DeduplicateInitializersPass()(model)
     common_passes.CommonSubexpressionEliminationPass()(model)
-    return before - len(model.graph)
+    return before - len(model.graph) - len(model.graph.initializers)
 
 
 # The rewrites run until none changes anything (shapes inferred afresh each round: a value

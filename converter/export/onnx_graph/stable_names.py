@@ -5,9 +5,11 @@ Given: tf2onnx numbers the names it invents from a process-wide counter
 differently from run to run, so two conversions of one model differ in bytes.
 Result: nodes in a topological order that breaks ties by counter-free name, counters
 dropped from every name (duplicates numbered in that order), initializers in order of first
-use, each node named after its first output, symbolic dims of the inputs and outputs named
-by position, intermediate shapes cleared (onnxruntime infers them). The graph computes the
-same thing; the bytes depend only on the graph.
+use (those tf2onnx made up a name for, without a layer scope, named const, const_1, ... by
+that order: tf2onnx gives equal constants different names in different runs), each node
+named after its first output, symbolic dims of the inputs and outputs named by position,
+intermediate shapes cleared (onnxruntime infers them). The graph computes the same thing;
+the bytes depend only on the graph.
 """
 
 from __future__ import annotations
@@ -28,11 +30,26 @@ def base_name(name: str | None, fallback: str) -> str:
 
 def run(model: ir.Model) -> int:
     """Reorder and rename; returns the number of values renamed."""
-    graph = model.graph
+    canonical_order(model.graph)
+    return rename(model.graph)
+
+
+def canonical_order(graph: ir.Graph) -> None:
+    """Nodes in the stable order, initializers in order of first use by those nodes.
+
+    Passes that keep the first of equal things (duplicate initializers, common
+    subexpressions) run after this, so which one survives no longer depends on tf2onnx.
+    """
     order = stable_order(graph)
     graph.remove(list(graph), safe=False)
     graph.extend(order)
-    return rename(graph)
+    initializers = {id(v): v for v in graph.initializers.values()}
+    used = [v for node in order for v in node.inputs
+            if v is not None and id(v) in initializers]
+    unused = [v for v in initializers.values() if v not in used]
+    graph.initializers.clear()
+    for value in dict.fromkeys([*used, *unused]):
+        graph.register_initializer(value)
 
 
 def stable_order(graph: ir.Graph) -> list[ir.Node]:
@@ -59,9 +76,10 @@ def stable_order(graph: ir.Graph) -> list[ir.Node]:
     return order
 
 
-def node_key(node: ir.Node) -> tuple[str, str]:
-    """Counter-free output name and op type: the tie-break of the order."""
-    return base_name(node.outputs[0].name if node.outputs else None, ""), node.op_type
+def node_key(node: ir.Node) -> tuple[str, str, tuple[str, ...]]:
+    """Counter-free output name, op type and input names: the tie-break of the order."""
+    return (base_name(node.outputs[0].name if node.outputs else None, ""), node.op_type,
+            tuple(base_name(v.name if v is not None else "", "") for v in node.inputs))
 
 
 def rename(graph: ir.Graph) -> int:
@@ -88,6 +106,8 @@ def rename(graph: ir.Graph) -> int:
         for value in node.inputs:
             if value is not None and id(value) in initializers and id(value) not in seen:
                 seen.add(id(value))
+                if "/" not in (value.name or ""):  # a name tf2onnx made up, differently
+                    value.name = "const"            # in each run: numbered by first use
                 give(value, "const")
                 value.const_value.name = value.name  # type: ignore[union-attr]
                 graph.register_initializer(value)
