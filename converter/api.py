@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -15,18 +14,22 @@ from converter.custom_objects import resolve_custom_objects
 from converter.errors import EXIT_OK, EXIT_PARITY_FAILED, EXIT_RUNTIME_UNAVAILABLE
 from converter.load import LoadOptions
 from converter.options import ConvertOptions
+from converter.report.progress import Silent, StageListener
 from converter.report.schema import build_report
 from converter.source import Source, open_source
-from converter.staging import staging
+from converter.staging import staging, write_atomically
 from converter.stderr_capture import captured_stderr
 
 if TYPE_CHECKING:
     from converter.verify import ParityRun
 
 
-def convert(source: Source, options: ConvertOptions | None = None) -> ConvertResult:
+def convert(
+    source: Source, options: ConvertOptions | None = None, listener: StageListener | None = None
+) -> ConvertResult:
     """Convert a Keras model to TFLite and ONNX and prove parity on every runtime.
 
+    `listener` is told as each stage starts and ends (the CLI draws progress with it).
     Raises ConverterError (with an exit code) when the model cannot be loaded, normalised,
     built or exported; a parity mismatch is a result (`passed` False), not an exception.
     """
@@ -40,13 +43,14 @@ def convert(source: Source, options: ConvertOptions | None = None) -> ConvertRes
     options = options or ConvertOptions()
     custom = resolve_custom_objects(options.custom_objects)
     timings: dict[str, float] = {}
+    listener = listener or Silent()
     with ExitStack() as stack:
-        with timed(timings, "load"), captured_stderr():
+        with timed(timings, "load", listener), captured_stderr():
             loaded, reference_file, stem = open_source(source, stack, LoadOptions(
                 options.arch, options.source_backend, options.allow_lambda, custom))
         with captured_stderr():  # TensorFlow's native start-up chatter is not the user's
             import tensorflow  # noqa: F401
-        with timed(timings, "normalize"):
+        with timed(timings, "normalize", listener):
             graph, passes = normalized(loaded)
             if options.io_layout == "channels_last":
                 graph, record = with_channels_last_io(graph)
@@ -55,20 +59,20 @@ def convert(source: Source, options: ConvertOptions | None = None) -> ConvertRes
                 graph, record = with_static_shape(graph, options.static_batch,
                                                   options.static_length)
                 passes.append(record)
-        with timed(timings, "build"):
+        with timed(timings, "build", listener):
             models, unrolled = build_targets(graph, options, custom)
             if unrolled:
                 passes.append(PassRecord("unroll_static_recurrent (TFLite only)", True,
                                          tuple(unrolled)))
         with staging(options.output_dir) as stage:
-            with timed(timings, "export"):
+            with timed(timings, "export", listener):
                 calibration = calibration_cases(graph, options) if (
                     "int8" in options.precision) else None
                 artifacts = with_delegate_checks(
                     export(models, graph, stage, stem, options, calibration), stage)
-            with timed(timings, "verify"):
+            with timed(timings, "verify", listener):
                 parity = verify(graph, loaded.reference_loader, reference_file, artifacts, stage,
-                                options)
+                                options, listener)
             result = parity_result(loaded, passes, artifacts, parity, options, timings,
                                    options.output_dir.absolute() / "report.json")
             text = json.dumps(result.report, indent=2, sort_keys=True) + "\n"
@@ -129,7 +133,7 @@ def parity_result(
 
 def verify_files(
     source: Source, files: list[Path], options: ConvertOptions | None = None,
-    report_path: Path | None = None,
+    report_path: Path | None = None, listener: StageListener | None = None,
 ) -> ConvertResult:
     """Parity of existing .tflite/.onnx files (from converter or any tool) against the model.
 
@@ -142,8 +146,9 @@ def verify_files(
 
     options = options or ConvertOptions()
     timings: dict[str, float] = {}
+    listener = listener or Silent()
     with ExitStack() as stack:
-        with timed(timings, "load"), captured_stderr():
+        with timed(timings, "load", listener), captured_stderr():
             loaded, reference_file, _ = open_source(source, stack, LoadOptions(
                 options.arch, options.source_backend, options.allow_lambda,
                 resolve_custom_objects(options.custom_objects)))
@@ -151,21 +156,14 @@ def verify_files(
             specs, outputs = input_specs(graph), output_names(graph)
             artifacts = with_delegate_checks(
                 [describe_artifact(Path(f), specs, outputs) for f in files], Path.cwd())
-        with timed(timings, "verify"):
+        with timed(timings, "verify", listener):
             parity = verify(graph, loaded.reference_loader, reference_file, artifacts,
-                            Path.cwd(), options)
+                            Path.cwd(), options, listener)
         result = parity_result(loaded, passes, artifacts, parity, options, timings,
                                report_path or Path("-"))
     if report_path is not None:
         write_atomically(report_path, json.dumps(result.report, indent=2, sort_keys=True) + "\n")
     return result
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary name beside `path`, then rename: no half-written report."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 SIGNATURE_ONLY = PassRecord(
@@ -190,8 +188,14 @@ def exit_code(statuses: list[str], reference: str) -> int:
 
 
 @contextmanager
-def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    """Record a stage's wall time in the report."""
+def timed(timings: dict[str, float], stage: str, listener: StageListener) -> Iterator[None]:
+    """Record a stage's wall time in the report and tell the listener."""
     start = time.monotonic()
-    yield
+    listener.begin(stage)
+    try:
+        yield
+    except BaseException:
+        listener.end(stage, "failed")
+        raise
     timings[stage] = time.monotonic() - start
+    listener.end(stage)

@@ -7,16 +7,18 @@ answers without loading TensorFlow.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from converter.errors import EXIT_MODEL_ERROR, ConverterError
+from converter.cli_errors import errors_as_exit_codes
+from converter.errors import EXIT_MODEL_ERROR
 from converter.options import (
     DEFAULT_RUNTIMES,
     IO_LAYOUTS,
@@ -29,10 +31,48 @@ from converter.verify.runtimes import REGISTRY
 
 if TYPE_CHECKING:
     from converter.artifacts import ConvertResult
+    from converter.report.progress import StageListener
 
 
 RUNTIME_HELP = ("Parity runtime; repeat for several [default: the CPU matrix: "
                 f"{', '.join(DEFAULT_RUNTIMES)}].")
+
+Command = Callable[..., None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Shown:
+    """How a run's report reaches people and CI: renderings, terminal output, JSON."""
+
+    report_file: Path | None = None
+    junit_file: Path | None = None
+    quiet: bool = False
+    as_json: bool = False
+
+    def files(self) -> dict[str, Path | None]:
+        """The renderings asked for, by the option that asked."""
+        return {"--report": self.report_file, "--junit": self.junit_file}
+
+
+def rendering_options(command: Command) -> Command:
+    """--report, --junit, --quiet and --json, handed to the command as one `shown` value."""
+    @functools.wraps(command)
+    def wrapped(*args: object, **flags: object) -> None:
+        names = [f.name for f in dataclasses.fields(Shown)]
+        shown = Shown(**{n: flags.pop(n) for n in names})  # type: ignore[arg-type]
+        command(*args, shown=shown, **flags)
+
+    for option in reversed((
+        click.option("--report", "report_file", type=click.Path(path_type=Path, dir_okay=False),
+                     default=None, help="Also write the report as HTML (.html) or Markdown (.md)."),
+        click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False),
+                     default=None, help="Also write JUnit XML (.xml): a testcase per check."),
+        click.option("--quiet", "-q", is_flag=True,
+                     help="No progress and no table: the verdict line and what was written."),
+        click.option("--json", "as_json", is_flag=True, help="Print the JSON report to stdout."),
+    )):
+        wrapped = option(wrapped)
+    return wrapped
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,21 +115,21 @@ def main() -> None:
               help="Run Lambda layers' stored bytecode (trusted files only; reported).")
 @click.option("--custom-objects", "custom_objects", multiple=True, metavar="MODULE:CLASS",
               help="A layer class you trust, imported from your own module; repeatable.")
-@click.option("--json", "as_json", is_flag=True, help="Print report.json to stdout.")
-def convert(model: Path, output_dir: Path | None, as_json: bool, **flags: object) -> None:
+@rendering_options
+def convert(model: Path, output_dir: Path | None, shown: Shown, **flags: object) -> None:
     """Convert MODEL (.keras or .h5), export, verify parity, write a report."""
     output_dir = output_dir or Path(f"{model.stem}-converted")
 
-    def run(options: ConvertOptions) -> ConvertResult:
+    def run(options: ConvertOptions, listener: StageListener) -> ConvertResult:
         from converter.api import convert as run_convert
 
-        return run_convert(model, options)
+        return run_convert(model, options, listener)
 
     def closing(result: ConvertResult) -> list[str]:
         wrote = [f"wrote {output_dir / artifact.path}" for artifact in result.artifacts]
         return [*wrote, f"report {result.report_path}"]
 
-    finish(run, {"output_dir": output_dir, **flags}, as_json, closing)
+    finish(run, {"output_dir": output_dir, **flags}, shown, closing)
 
 
 @main.command()
@@ -105,21 +145,21 @@ def convert(model: Path, output_dir: Path | None, as_json: bool, **flags: object
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of synthetic inputs.")
 @click.option("--timeout", "timeout_s", type=float, default=300.0, show_default=True,
               help="Seconds each runtime's worker may take.")
-@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=None, help="Write report.json here.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report to stdout.")
-def verify(model: Path, artifacts: tuple[Path, ...], report_path: Path | None, as_json: bool,
+@click.option("--report-json", "report_path", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="Write the JSON report here.")
+@rendering_options
+def verify(model: Path, artifacts: tuple[Path, ...], report_path: Path | None, shown: Shown,
            **flags: object) -> None:
     """Check existing ARTIFACTS (.tflite/.onnx, from any tool) against MODEL.
 
     Exit 0 when every check passes, 1 when any fails (the first diverging layer is named).
     """
-    def run(options: ConvertOptions) -> ConvertResult:
+    def run(options: ConvertOptions, listener: StageListener) -> ConvertResult:
         from converter.api import verify_files
 
-        return verify_files(model, list(artifacts), options, report_path)
+        return verify_files(model, list(artifacts), options, report_path, listener)
 
-    finish(run, flags, as_json, localizations)
+    finish(run, flags, shown, localizations)
 
 
 def localizations(result: ConvertResult) -> list[str]:
@@ -133,30 +173,46 @@ def localizations(result: ConvertResult) -> list[str]:
 
 
 def finish(
-    run: Callable[[ConvertOptions], ConvertResult], flags: dict[str, object], as_json: bool,
-    closing: Callable[[ConvertResult], list[str]],
+    run: Callable[[ConvertOptions, StageListener], ConvertResult], flags: dict[str, object],
+    shown: Shown, closing: Callable[[ConvertResult], list[str]],
 ) -> None:
-    """Options from flags, run, then the report (JSON or summary + closing lines), exit code.
+    """Options from flags, run, write the renderings, show the result, exit with its code.
 
     A ConverterError becomes one "error:" line and its exit code, never a traceback.
     """
+    from converter.report.progress import listener_for
+    from converter.report.render import format_of, write_renderings
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
+    with errors_as_exit_codes():
+        for option, path in shown.files().items():
+            if path is not None:
+                format_of(path, option)  # a wrong suffix is refused before any work
         options = ConvertOptions(**flags)  # type: ignore[arg-type]
         quiet_libraries()
-        result = run(options)
-    except ConverterError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(exc.exit_code)
-    if as_json:
-        click.echo(json.dumps(result.report, indent=2, sort_keys=True))
-    else:
-        from converter.report.terminal import print_summary
-
-        print_summary(result.report)
-        for line in closing(result):
-            click.echo(line)
+        with listener_for(shown.quiet, shown.as_json) as listener:
+            result = run(options, listener)
+        written = write_renderings(result.report, shown.files())
+    show(result.report, shown, [*closing(result), *(f"rendered {p}" for p in written)])
     sys.exit(result.exit_code)
+
+
+def show(document: dict[str, Any], shown: Shown, closing: list[str]) -> None:
+    """The JSON document on stdout, or the summary table (the verdict alone when quiet)."""
+    if shown.as_json:
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
+        return
+    from converter.report.documents import entries
+    from converter.report.terminal import print_summary
+    from converter.report.view import verdict
+
+    if shown.quiet:
+        for entry in entries(document):
+            click.echo(f"{entry['name']}: {verdict(entry)}")
+    else:
+        print_summary(document)
+    for line in closing:
+        click.echo(line)
 
 
 @main.command()
@@ -174,11 +230,8 @@ def inspect(model: Path, arch: Path | None, source_backend: str | None, as_json:
     from converter.inspection import inspect as run_inspect
     from converter.load import LoadOptions
 
-    try:
+    with errors_as_exit_codes():
         found = run_inspect(model, LoadOptions(arch, source_backend))
-    except ConverterError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(exc.exit_code)
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(found), indent=2, sort_keys=True))
     else:
@@ -195,6 +248,17 @@ def quiet_libraries() -> None:
     for name in ("tensorflow", "absl", "tf2onnx", "h5py"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
+
+def add_subcommands() -> None:
+    """The report and batch commands live in their own modules."""
+    from converter.cli_batch import batch
+    from converter.cli_report import report
+
+    main.add_command(report)
+    main.add_command(batch)
+
+
+add_subcommands()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

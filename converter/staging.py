@@ -36,3 +36,14 @@ def staging(output_dir: Path) -> Iterator[Path]:
             os.replace(item, output_dir / item.name)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary name beside `path`, then rename: no half-written file."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(text)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise UsageError(f"{path}: cannot write there ({exc.strerror or exc})") from None

@@ -34,10 +34,28 @@ def summary_table(report: Mapping[str, Any]) -> Table:
     return table
 
 
-def print_summary(report: Mapping[str, Any], console: Console | None = None) -> None:
-    """Print the table and where the artifacts went."""
+def batch_table(document: Mapping[str, Any]) -> Table:
+    """One row per model of a batch: exit code, whether it was cached, time, verdict."""
+    from converter.report.view import verdict
+
+    headline = "[green]PASSED[/]" if document["passed"] else \
+        f"[red]NOT PASSED (exit {document['exit_code']})[/]"
+    table = Table(title=f"batch of {len(document['models'])} model(s): {headline}")
+    for column in ("model", "exit", "cached", "seconds"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("verdict", overflow="fold")
+    for entry in document["models"]:
+        colour = "green" if entry["passed"] else "red"
+        table.add_row(entry["name"], f"[{colour}]{entry['exit_code']}[/]",
+                      "yes" if entry.get("cached") else "no", f"{entry.get('seconds', 0):.1f}",
+                      verdict(entry))
+    return table
+
+
+def print_summary(document: Mapping[str, Any], console: Console | None = None) -> None:
+    """Print the parity table of a report, or the models table of a batch summary."""
     console = console or Console()
-    console.print(summary_table(report))
+    console.print(batch_table(document) if "models" in document else summary_table(document))
 
 
 def print_inspection(found: Any, console: Console | None = None) -> None:

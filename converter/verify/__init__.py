@@ -13,6 +13,7 @@ from converter.artifacts import Artifact, ModelGraph, ParityCheck
 from converter.graph_io import save_graph
 from converter.interface import input_specs, output_names
 from converter.options import ConvertOptions
+from converter.report.progress import Silent, StageListener
 from converter.verify.compare import compare_output
 from converter.verify.inputs import Case, parity_cases
 from converter.verify.localize import describe, localize
@@ -42,6 +43,7 @@ def verify(
     artifacts: list[Artifact],
     stage: Path,
     options: ConvertOptions,
+    listener: StageListener | None = None,
 ) -> ParityRun:
     """Run the reference, then each (runtime, artifact) pair in its own process.
 
@@ -87,12 +89,19 @@ def verify(
         pairs = [(r, a) for r in options.selected_runtimes()
                  if r not in (REFERENCE, reference_name)
                  for a in (*artifacts, graph_artifact) if create(r).accepts == a.format]
+        told = listener or Silent()
+
+        def checked(pair: tuple[str, Artifact]) -> WorkerOutcome:
+            runtime, artifact = pair
+            told.begin(f"{runtime} on {artifact.path}")
+            outcome = outcome_of(job(runtime, targets[artifact.path], artifact.input_names),
+                                 workdir, options)
+            told.end(f"{runtime} on {artifact.path}",
+                     "ran" if outcome.status == "ok" else outcome.status)
+            return outcome
+
         with ThreadPoolExecutor(max_workers=2) as pool:
-            outcomes = list(pool.map(
-                lambda pair: outcome_of(
-                    job(pair[0], targets[pair[1].path], pair[1].input_names), workdir, options),
-                pairs,
-            ))
+            outcomes = list(pool.map(checked, pairs))
     checks = tuple(
         localized(judge(runtime, artifact, outcome, reference, graph_outputs, reference_name),
                   artifact, graph, targets, cases[0])

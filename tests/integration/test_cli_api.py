@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +108,31 @@ def test_samples_regenerate_bit_for_bit(tmp_path: Path) -> None:
     for name in names:
         for ext in ("keras", "h5"):
             assert (tmp_path / f"{name}.{ext}").read_bytes() == sample(f"{name}.{ext}").read_bytes()
+
+
+def test_progress_is_drawn_on_a_terminal_and_the_json_stays_clean(tmp_path) -> None:
+    import os
+    import pty
+
+    command = [sys.executable, "-m", "converter", "convert", str(sample("kim_cnn.h5")), "--to",
+               "onnx", "--runtime", "ort-cpu", "-o", str(tmp_path / "out")]
+    leader, follower = pty.openpty()
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=follower, timeout=300)
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal's other end is closed: all read
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(leader)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode("utf-8", "replace"))
+    assert done.returncode == 0
+    for line in ("load: done", "export: done", "ort-cpu on kim_cnn.onnx: ran", "verify: done"):
+        assert line in text, text[-3000:]
+    quiet = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert json.loads(quiet.stdout)["passed"] is True

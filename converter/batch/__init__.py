@@ -1,0 +1,104 @@
+"""`converter batch`: many models, N worker processes, a content-hash cache, CI shards.
+
+Each model is converted in its own interpreter (a crash there is that model's result, not the
+batch's end) into OUTDIR/<name>/; OUTDIR/summary.json lists every model with its report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from converter.batch.cache import cache_key, cached_report, remember
+from converter.batch.config import BatchModel, read_config
+from converter.errors import EXIT_MODEL_ERROR, UsageError
+from converter.report.documents import Document, batch_document
+from converter.report.progress import Silent, StageListener
+from converter.report.schema import jsonable
+from converter.report.view import verdict
+from converter.staging import write_atomically
+
+__all__ = ["parse_shard", "run_batch"]
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """"i/n" (1 <= i <= n) as (i, n); a usage error otherwise."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        index = count = 0
+    if not 1 <= index <= count:
+        raise UsageError(f"--shard {text}: give i/n with 1 <= i <= n, e.g. --shard 2/4")
+    return index, count
+
+
+def run_batch(
+    config: Path, output_dir: Path, jobs: int = 1, shard: tuple[int, int] | None = None,
+    use_cache: bool = True, listener: StageListener | None = None,
+) -> Document:
+    """Convert every model of `config` (this shard's share) and write OUTDIR/summary.json.
+
+    Shard i/n takes the models whose position p in the file has p % n == i - 1, so the
+    shards of one file are disjoint and together are the whole batch.
+    """
+    if jobs < 1:
+        raise UsageError(f"-j {jobs}: the number of worker processes must be at least 1")
+    models = read_config(config, output_dir)
+    if shard is not None:
+        models = [m for m in models if m.index % shard[1] == shard[0] - 1]
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"-o {output_dir}: cannot write there ({exc.strerror or exc})") from None
+    told = listener or Silent()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        done = list(pool.map(lambda model: run_model(model, use_cache, told), models))
+    document = batch_document(done)
+    write_atomically(output_dir / "summary.json",
+                     json.dumps(document, indent=2, sort_keys=True) + "\n")
+    return document
+
+
+def run_model(model: BatchModel, use_cache: bool, listener: StageListener) -> dict[str, Any]:
+    """One model's summary entry, from the cache when nothing that decides it changed."""
+    start = time.monotonic()
+    listener.begin(model.name)
+    key = cache_key(model)
+    report = cached_report(model, key) if use_cache else None
+    if report is not None:
+        entry = {"exit_code": report["exit_code"], "passed": report["passed"], "error": "",
+                 "report": report}
+    else:
+        entry = converted(model)
+        if entry["report"] is not None:
+            remember(model, key)
+    entry = {"name": model.name, "index": model.index, "source": str(model.source),
+             "dir": model.name, **entry, "cached": report is not None,
+             "seconds": round(time.monotonic() - start, 3)}
+    listener.end(model.name, ("cached: " if report is not None else "") + verdict(entry))
+    return entry
+
+
+def converted(model: BatchModel) -> dict[str, Any]:
+    """Convert in a fresh interpreter; a process that dies is that model's error."""
+    with tempfile.TemporaryDirectory(prefix="converter-batch-") as tmp:
+        request, answer = Path(tmp) / "request.json", Path(tmp) / "answer.json"
+        request.write_text(json.dumps({"source": str(model.source),
+                                       "options": jsonable(model.options)}))
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        done = subprocess.run([sys.executable, "-m", "converter.batch.worker", str(request),
+                               str(answer)], capture_output=True, env=env,
+                              stdin=subprocess.DEVNULL)
+        if done.returncode == 0 and answer.exists():
+            return json.loads(answer.read_text())
+    lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    how = f"signal {-done.returncode}" if done.returncode < 0 else f"exit {done.returncode}"
+    return {"exit_code": EXIT_MODEL_ERROR, "passed": False, "report": None,
+            "error": f"the conversion process died ({how}): {lines[-1] if lines else ''}"}

@@ -1,0 +1,21 @@
+"""How every command ends on a user's error: one "error:" line, its exit code, no traceback."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from converter.errors import ConverterError
+
+
+@contextmanager
+def errors_as_exit_codes() -> Iterator[None]:
+    """Turn a ConverterError raised inside the block into its message and exit code."""
+    try:
+        yield
+    except ConverterError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)

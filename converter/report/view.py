@@ -1,0 +1,207 @@
+"""What a human reads in a report, as plain tables: the one source of Markdown and HTML.
+
+The renderers differ only in markup; which facts appear, in which order and how numbers are
+written is decided here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BAD = ("failed", "crashed", "timeout")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table of text cells; `marks` gives each row's status (for colour) or ""."""
+
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    marks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ErrorBar:
+    """One check's worst error against its bound, for the error chart."""
+
+    label: str
+    max_abs: float | None
+    atol: float | None
+    status: str
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """One model: its verdict line, its tables, and the figures the charts draw."""
+
+    name: str
+    passed: bool
+    exit_code: int
+    verdict: str
+    tables: tuple[Table, ...]
+    errors: tuple[ErrorBar, ...]
+    op_totals: tuple[tuple[str, int, int], ...]  # artifact, ops before passes, ops after
+
+
+def figure(value: Any) -> str:
+    """A number as the tables write it: 3 significant digits, '-' when absent."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3g}" if value == 0 or 1e-3 <= abs(value) < 1e4 else f"{value:.2e}"
+    return str(value)
+
+
+def verdict(entry: Mapping[str, Any]) -> str:
+    """One line a release manager reads first."""
+    report = entry.get("report")
+    if report is None:
+        return f"NOT CONVERTED (exit {entry['exit_code']}): {entry.get('error', '')}"
+    checks = report["parity"]
+    passed = sum(c["status"] == "passed" for c in checks)
+    bad = [f"{c['runtime']} on {short(c['artifact'])}" for c in checks if c["status"] in BAD]
+    if report["passed"]:
+        skipped = len(checks) - passed
+        return f"PASSED: {passed} parity checks passed" + (
+            f", {skipped} skipped (a runtime not available here)" if skipped else "")
+    if bad:
+        return f"NOT PASSED (exit {report['exit_code']}): {len(bad)} of {len(checks)} " \
+               f"checks did not pass: {', '.join(bad)}"
+    skipped = [c["runtime"] for c in checks if c["status"] == "skipped"]
+    return f"NOT PASSED (exit {report['exit_code']}): a required runtime could not run " \
+           f"({', '.join(skipped) or report['reference']['status']})"
+
+
+def short(artifact: str) -> str:
+    """An artifact's file name."""
+    return Path(artifact).name
+
+
+def model_view(entry: Mapping[str, Any]) -> ModelView:
+    """The tables and chart figures of one model entry (see documents.entries)."""
+    report = entry.get("report")
+    if report is None:
+        return ModelView(entry["name"], False, entry["exit_code"], verdict(entry), (), (), ())
+    checks = report["parity"]
+    tables = (matrix(checks), check_table(checks), artifact_table(report["artifacts"]),
+              *op_tables(report["artifacts"]), delegate_table(report["artifacts"]),
+              pass_table(report["passes"]), provenance_table(report))
+    errors = tuple(ErrorBar(f"{c['runtime']} · {short(c['artifact'])}", c.get("max_abs"),
+                            (c.get("tolerance") or {}).get("atol"), c["status"])
+                   for c in checks)
+    totals = tuple((a["path"], sum(a.get("op_counts_before", {}).values()),
+                    sum(a.get("op_counts", {}).values())) for a in report["artifacts"])
+    return ModelView(entry["name"], bool(report["passed"]), report["exit_code"], verdict(entry),
+                     tables, errors, totals)
+
+
+def matrix(checks: Sequence[Mapping[str, Any]]) -> Table:
+    """Runtime x artifact: each cell the status and the worst absolute error."""
+    artifacts = list(dict.fromkeys(short(c["artifact"]) for c in checks))
+    runtimes = list(dict.fromkeys(c["runtime"] for c in checks))
+    cell = {(c["runtime"], short(c["artifact"])): c for c in checks}
+    rows, marks = [], []
+    for runtime in runtimes:
+        row = [runtime]
+        for artifact in artifacts:
+            check = cell.get((runtime, artifact))
+            row.append("" if check is None else
+                       f"{check['status']} {figure(check.get('max_abs'))}".replace(" -", ""))
+        rows.append(tuple(row))
+        statuses = [cell[(runtime, a)]["status"] for a in artifacts if (runtime, a) in cell]
+        marks.append(next((s for s in statuses if s in BAD), statuses[0] if statuses else ""))
+    return Table("Parity matrix (status, max abs error)", ("runtime", *artifacts), tuple(rows),
+                 tuple(marks))
+
+
+def check_table(checks: Sequence[Mapping[str, Any]]) -> Table:
+    """Every check with its numbers, its bound and why it did not pass."""
+    rows = tuple(
+        (c["runtime"], short(c["artifact"]), c["status"], figure(c.get("max_abs")),
+         figure(c.get("max_rel")), figure((c.get("tolerance") or {}).get("atol")),
+         figure(c.get("seconds")), note(c))
+        for c in checks)
+    return Table("Parity checks", ("runtime", "artifact", "status", "max abs", "max rel",
+                                   "atol", "seconds", "note"), rows,
+                 tuple(c["status"] for c in checks))
+
+
+def note(check: Mapping[str, Any]) -> str:
+    """Why a check did not pass, and where it first diverged when that was found."""
+    where = check.get("localization") or {}
+    layer = f"first diverging layer {where['layer']} ({where.get('class_name', '')})" \
+        if where.get("layer") else ""
+    return "; ".join(part for part in (check.get("reason", ""), layer) if part)
+
+
+def artifact_table(artifacts: Sequence[Mapping[str, Any]]) -> Table:
+    """Each file: format, precision, size, op count before and after the graph passes."""
+    rows = tuple(
+        (a["path"], a["format"], a.get("precision", ""), f"{a['bytes']:,}",
+         figure(sum(a.get("op_counts_before", {}).values()) or None),
+         figure(sum(a.get("op_counts", {}).values())), a.get("sha256", "")[:16])
+        for a in artifacts)
+    return Table("Artifacts", ("file", "format", "precision", "bytes", "ops before passes",
+                               "ops", "sha256"), rows)
+
+
+def op_tables(artifacts: Sequence[Mapping[str, Any]]) -> list[Table]:
+    """Per artifact, each op kind's count before and after the graph passes."""
+    tables = []
+    for a in artifacts:
+        before, after = a.get("op_counts_before", {}), a.get("op_counts", {})
+        kinds = sorted(set(before) | set(after))
+        rows = tuple((k, figure(before.get(k)) if before else "-", figure(after.get(k, 0)))
+                     for k in kinds)
+        passes = ", ".join(f"{name} {n}" for name, n in sorted(a.get("graph_passes", {}).items())
+                           if n)
+        title = f"Ops of {a['path']}" + (f" (graph passes: {passes})" if passes else "")
+        tables.append(Table(title, ("op", "before passes", "after"), rows))
+    return tables
+
+
+def delegate_table(artifacts: Sequence[Mapping[str, Any]]) -> Table:
+    """What the static delegate checks found per artifact (GPU placement, CoreML, Flex...)."""
+    rows = []
+    for a in artifacts:
+        for key, value in sorted((a.get("delegates") or {}).items()):
+            rows.append((a["path"], key, compact(value)))
+    return Table("Delegate coverage", ("artifact", "check", "finding"), tuple(rows))
+
+
+def compact(value: Any) -> str:
+    """A finding as one line: lists joined, mappings as key=value."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={compact(v)}" for k, v in sorted(value.items())) or "none"
+    if isinstance(value, (list, tuple)):
+        return "x".join(map(str, value)) if all(isinstance(v, int) for v in value) and value \
+            else (", ".join(compact(v) for v in value) or "none")
+    return figure(value)
+
+
+def pass_table(passes: Sequence[Mapping[str, Any]]) -> Table:
+    """The normalisation passes that changed something, with what they changed."""
+    rows = tuple((p["name"], change) for p in passes for change in p.get("changes", ()))
+    return Table("Normalisation", ("pass", "change"), rows)
+
+
+def provenance_table(report: Mapping[str, Any]) -> Table:
+    """Source file and hash, reference, options and library versions."""
+    source, reference = report["source"], report["reference"]
+    rows = [("source", source["path"]), ("sha256", source.get("sha256", "")),
+            ("format", f"{source['format']}, Keras {source['keras_version']}, "
+                       f"backend {source.get('backend', '')}"),
+            ("reference", f"{reference['runtime']} ({reference['status']}) "
+                          f"{reference.get('reason', '')}".strip()),
+            ("inputs", f"seed {report['inputs']['seed']}; " + "; ".join(
+                compact(case) for case in report["inputs"]["cases"])),
+            ("safety", report.get("safety", {}).get("note", ""))]
+    rows += [(f"option {k}", compact(v)) for k, v in sorted(report["options"].items())]
+    rows += [(f"version {k}", v) for k, v in sorted(report.get("versions", {}).items())]
+    return Table("Provenance", ("what", "value"), tuple(rows))

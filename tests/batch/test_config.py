@@ -1,0 +1,90 @@
+"""The batch file and --shard: what is accepted, and the usage errors (no TensorFlow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from converter.batch import parse_shard
+from converter.batch.config import read_config
+from converter.cli import main
+from converter.errors import UsageError
+
+
+def config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "batch.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_overrides_relative_paths_and_names(tmp_path: Path) -> None:
+    path = config(tmp_path, """
+[defaults]
+to = ["tflite"]
+precision = "fp16"
+timeout = 60
+[[models]]
+path = "models/a.keras"
+[[models]]
+path = "models/b_weights.h5"
+arch = "models/b.json"
+precision = ["fp32", "int8-dynamic"]
+runtime = ["tflite-xnnpack"]
+[[models]]
+path = "other/a.h5"
+[[models]]
+path = "zoo/saved"
+name = "saved_model"
+""")
+    models = read_config(path, Path("out"))
+    assert [m.name for m in models] == ["a-keras", "b_weights", "a-h5", "saved_model"]
+    assert [m.index for m in models] == [0, 1, 2, 3]
+    a, b = models[0].options, models[1].options
+    assert models[0].source == tmp_path / "models/a.keras"
+    assert (a.to, a.precision, a.timeout_s, a.output_dir) == (
+        ("tflite",), ("fp16",), 60, Path("out/a-keras"))
+    assert b.arch == tmp_path / "models/b.json"
+    assert (b.precision, b.runtimes, b.to) == (("fp32", "int8-dynamic"), ("tflite-xnnpack",),
+                                               ("tflite",))
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "needs one or more [[models]] tables"),
+    ("[[models]]\nname = 'x'\n", "models[0] needs path"),
+    ("[defaults]\nprecison = 'fp16'\n[[models]]\npath = 'a.h5'\n",
+     "[defaults]: unknown option 'precison'"),
+    ("[[models]]\npath = 'a.h5'\nopset = 99\n", "models[0] (a): --opset must be between 9"),
+    ("[[models]]\npath = 'a.h5'\nprecision = 5\n", "models[0] (a):"),
+    ("[[models]]\npath = 'a.h5'\n[[models]]\npath = 'b/a.h5'\n",
+     "more than one model would be written to 'a-h5'"),
+    ("[[models]]\npath = 'a.h5'\nname = 'x'\n[[models]]\npath = 'b.h5'\nname = 'x'\n",
+     "two models have the same name"),
+    ("[[models]]\npath = 'a.h5'\nname = '../up'\n", "cannot be a directory name"),
+    ("[[models]\npath = 'a.h5'\n", "not a TOML batch file"),
+    ("[tools]\n[[models]]\npath = 'a.h5'\n", "unknown table 'tools'"),
+])
+def test_bad_batch_files_are_usage_errors(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        read_config(config(tmp_path, text), Path("out"))
+    assert message in raised.value.message
+
+
+@pytest.mark.parametrize("text", ["0/2", "3/2", "1", "a/b", "1/0", "-1/2"])
+def test_shard_must_be_i_of_n(text: str) -> None:
+    with pytest.raises(UsageError, match="give i/n with 1 <= i <= n"):
+        parse_shard(text)
+    assert parse_shard("2/4") == (2, 4)
+
+
+def test_batch_cli_usage_errors_exit_2_and_write_nothing(tmp_path: Path) -> None:
+    path = config(tmp_path, "[[models]]\npath = 'a.h5'\nopset = 99\n")
+    out = tmp_path / "out"
+    for args in (["--shard", "5/4"], ["-j", "0"], [], ["--junit", str(tmp_path / "j.txt")]):
+        result = CliRunner().invoke(main, ["batch", str(path), "-o", str(out), *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.startswith("error: ") and "Traceback" not in result.output
+    assert not out.exists()
+    missing = CliRunner().invoke(main, ["batch", str(tmp_path / "none.toml"), "-o", str(out)])
+    assert missing.exit_code == 2 and "no such batch file" in missing.output

@@ -1,0 +1,123 @@
+"""`converter batch` end to end: worker processes, the cache, shards that merge to the whole.
+
+Two sample models and one broken file; each scenario reuses the first run's output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from converter.cli import main
+from converter.report.documents import without_timings
+from tests.conftest import sample
+
+pytestmark = pytest.mark.tf
+
+CONFIG = """
+[defaults]
+to = ["tflite", "onnx"]
+runtime = ["tflite-xnnpack", "ort-cpu"]
+[[models]]
+path = "{kim}"
+[[models]]
+path = "{ecg}"
+precision = ["fp32", "fp16"]
+[[models]]
+path = "broken.h5"
+"""
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("batch")
+    (root / "broken.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))  # truncated HDF5
+    (root / "batch.toml").write_text(CONFIG.format(kim=sample("kim_cnn.h5"),
+                                                   ecg=sample("ecg_classifier.keras")))
+    return root
+
+
+def run(workspace: Path, where: str, *args: str) -> tuple[int, str, dict[str, Any]]:
+    """Run the batch from `workspace/where` with `-o out`, as a CI job would in its checkout."""
+    cwd = workspace / where
+    cwd.mkdir(exist_ok=True)
+    before = Path.cwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(main, ["batch", "../batch.toml", "-o", "out", "-q", *args])
+    finally:
+        os.chdir(before)
+    summary = cwd / "out" / "summary.json"
+    return result.exit_code, result.output, json.loads(summary.read_text())
+
+
+@pytest.fixture(scope="module")
+def first(workspace: Path) -> tuple[int, str, dict[str, Any]]:
+    return run(workspace, "all", "-j", "2", "--junit", "batch.xml", "--report", "batch.html")
+
+
+def test_batch_writes_each_model_and_a_summary_with_the_worst_exit(
+        workspace: Path, first: tuple) -> None:
+    code, output, summary = first
+    assert code == 3, output  # the broken file: worse than anything that converted
+    names = [m["name"] for m in summary["models"]]
+    assert names == ["kim_cnn", "ecg_classifier", "broken"]
+    kim, ecg, broken = summary["models"]
+    assert kim["passed"] and ecg["passed"] and not broken["passed"]
+    assert broken["exit_code"] == 3 and broken["report"] is None and "broken.h5" in \
+        broken["error"]
+    out = workspace / "all" / "out"
+    assert sorted(p.name for p in (out / "ecg_classifier").iterdir()) == [
+        ".converter-cache-key", "ecg_classifier.fp16.tflite", "ecg_classifier.onnx",
+        "ecg_classifier.tflite", "report.json"]
+    assert not (out / "broken").exists()  # nothing written for a refused model
+    assert json.loads((out / "kim_cnn" / "report.json").read_text()) == kim["report"]
+    assert [c["runtime"] for c in kim["report"]["parity"]] == ["tflite-xnnpack", "ort-cpu"]
+    assert "NOT CONVERTED (exit 3)" in (workspace / "all" / "batch.html").read_text()
+    assert 'name="broken"' in (workspace / "all" / "batch.xml").read_text()
+
+
+def test_unchanged_models_come_from_the_cache(workspace: Path, first: tuple) -> None:
+    out = workspace / "all" / "out"
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.tflite")}
+    code, _, again = run(workspace, "all", "-j", "2")
+    assert code == 3
+    assert [m["cached"] for m in again["models"]] == [True, True, False]  # broken: retried
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.tflite")} == stamps
+    assert without_timings(again) == without_timings(first[2])
+
+
+def test_a_changed_option_or_a_deleted_artifact_is_converted_again(
+        workspace: Path, first: tuple) -> None:
+    out = workspace / "all" / "out"
+    (out / "kim_cnn" / "kim_cnn.onnx").unlink()
+    config = workspace / "batch.toml"
+    original = config.read_text()
+    config.write_text(original.replace('precision = ["fp32", "fp16"]', 'precision = ["fp32"]'))
+    try:
+        _, _, summary = run(workspace, "all", "--no-cache", "--shard", "3/3")
+        assert [m["name"] for m in summary["models"]] == ["broken"]  # shard 3/3 of 3 models
+        _, _, summary = run(workspace, "all", "-j", "2")
+    finally:
+        config.write_text(original)
+    kim, ecg, _ = summary["models"]
+    assert not kim["cached"] and (out / "kim_cnn" / "kim_cnn.onnx").exists()
+    assert not ecg["cached"]
+    assert [a["precision"] for a in ecg["report"]["artifacts"]] == ["fp32", "fp32"]
+
+
+def test_merged_shards_equal_the_unsharded_run(workspace: Path, first: tuple) -> None:
+    parts = []
+    for index in (1, 2):
+        code, _, summary = run(workspace, f"shard{index}", "--shard", f"{index}/2")
+        parts.append(workspace / f"shard{index}" / "out" / "summary.json")
+    assert code == 0  # shard 2/2 holds ecg_classifier alone
+    merged = workspace / "merged.json"
+    result = CliRunner().invoke(main, ["report", "merge", *map(str, parts), "-o", str(merged)])
+    assert result.exit_code == 3, result.output
+    assert without_timings(json.loads(merged.read_text())) == without_timings(first[2])

@@ -1,0 +1,97 @@
+"""HTML, Markdown and JUnit renderings: golden files plus the facts each must carry.
+
+Regenerate the golden files after an intended change with
+`UPDATE_GOLDEN=1 pytest tests/report/test_renderings.py` and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from converter.report.render import render
+
+GOLDEN = Path(__file__).parent / "golden"
+NAMES = {"html": "html", "md": "md", "junit": "xml"}
+
+
+@pytest.mark.parametrize("form", ["html", "md", "junit"])
+@pytest.mark.parametrize("which", ["passing", "failing", "batch"])
+def test_rendering_matches_its_golden_file(request: pytest.FixtureRequest, which: str,
+                                          form: str) -> None:
+    document = request.getfixturevalue(which)
+    text = render(document, form)
+    golden = GOLDEN / f"{which}.{NAMES[form]}"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(text)
+    assert text == golden.read_text()
+    assert render(document, form) == text  # a pure function: same bytes every time
+
+
+def test_html_is_self_contained_and_verdict_first(failing: dict[str, Any]) -> None:
+    page = render(failing, "html")
+    assert "<script" not in page.lower() and "@import" not in page and "url(" not in page
+    # The only address is the SVG namespace, which is a name, not a request.
+    assert set(re.findall(r"https?://[^\"' )]+", page)) == {"http://www.w3.org/2000/svg"}
+    assert 'name="viewport"' in page  # sized for phones
+    body = page[page.index("<body>"):]
+    assert body.index("NOT PASSED (exit 1)") < body.index("<table")
+    assert page.count("<svg") == 2  # error per runtime and precision; op counts
+    for fact in ("tflite-xnnpack", "kim_cnn.fp16.tflite", "0.0421", "crashed: SIGSEGV",
+                 "first diverging layer conv1d_1 (Conv1D)", "Delegate coverage", "Provenance",
+                 "sample_models/files/kim_cnn.keras"):
+        assert fact in page, fact
+
+
+def test_html_matrix_cells_give_status_and_error(passing: dict[str, Any]) -> None:
+    page = render(passing, "html")
+    matrix = page[page.index("Parity matrix"):page.index("Error per runtime")]
+    headers = re.findall(r"<th>([^<]+)</th>", matrix)
+    assert headers == ["runtime", "normalized-graph", "kim_cnn.tflite", "kim_cnn.fp16.tflite",
+                       "kim_cnn.onnx"]
+    row = re.search(r"<tr><td>tflite-xnnpack</td>(.*?)</tr>", matrix).group(1)
+    assert re.findall(r"<td>([^<]*)</td>", row)[0] == ""  # xnnpack does not run the graph
+    assert re.findall(r"<td>([^<]*)</td>", row)[1].startswith("passed ")
+
+
+def test_error_chart_draws_a_bar_and_a_tolerance_tick_per_measured_check(
+        failing: dict[str, Any]) -> None:
+    page = render(failing, "html")
+    chart = page[page.index("<svg"):page.index("</svg>")]
+    measured = [c for c in failing["parity"] if c["max_abs"] is not None]
+    assert chart.count("<rect") == len(measured)
+    assert chart.count('class="bound"') == len(measured)
+    assert 'fill="#c62828"' in chart  # the failed check is drawn red
+
+
+def test_markdown_tables_are_well_formed(batch: dict[str, Any]) -> None:
+    text = render(batch, "md")
+    assert text.startswith("# Parity report: NOT PASSED (exit 3)")
+    for block in re.split(r"\n\n+", text):
+        rows = [line for line in block.splitlines() if line.startswith("|")]
+        if rows:
+            assert len({row.count(" | ") for row in rows}) == 1, block  # same column count
+    assert "NOT CONVERTED (exit 3): lambda_1 (Lambda)" in text
+
+
+def test_junit_has_a_testcase_per_check_with_the_numbers(batch: dict[str, Any]) -> None:
+    root = ET.fromstring(render(batch, "junit"))
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert list(suites) == ["kim_cnn", "kim_cnn_fp16", "lambda_model"]
+    assert len(suites["kim_cnn"].findall("testcase")) == 11
+    failing = suites["kim_cnn_fp16"]
+    assert (failing.get("tests"), failing.get("failures"), failing.get("errors"),
+            failing.get("skipped")) == ("11", "1", "1", "1")
+    failure = failing.find("testcase[@name='tflite-xnnpack x kim_cnn.fp16.tflite']/failure")
+    assert "max abs 0.0421 (atol 0.005)" in failure.get("message")
+    assert "conv1d_1" in failure.get("message")
+    refused = suites["lambda_model"].find("testcase[@name='convert']/error")
+    assert refused.get("type") == "exit 3" and "--allow-lambda" in refused.get("message")
+    assert root.get("tests") == "23" and root.get("failures") == "1"
+    assert root.get("errors") == "2" and root.get("skipped") == "1"
