@@ -47,7 +47,8 @@ def convert(
     with ExitStack() as stack:
         with timed(timings, "load", listener), captured_stderr():
             loaded, reference_file, stem = open_source(source, stack, LoadOptions(
-                options.arch, options.source_backend, options.allow_lambda, custom))
+                options.arch, options.source_backend, options.allow_lambda, custom,
+                options.timeout_s))
         with captured_stderr():  # TensorFlow's native start-up chatter is not the user's
             import tensorflow  # noqa: F401
         with timed(timings, "normalize", listener):
@@ -64,7 +65,8 @@ def convert(
             if unrolled:
                 passes.append(PassRecord("unroll_static_recurrent (TFLite only)", True,
                                          tuple(unrolled)))
-        with staging(options.output_dir) as stage:
+        inputs = (reference_file, options.arch, options.inputs, options.calibration)
+        with staging(options.output_dir, inputs) as stage:
             with timed(timings, "export", listener):
                 calibration = calibration_cases(graph, options) if (
                     "int8" in options.precision) else None
@@ -151,7 +153,7 @@ def verify_files(
         with timed(timings, "load", listener), captured_stderr():
             loaded, reference_file, _ = open_source(source, stack, LoadOptions(
                 options.arch, options.source_backend, options.allow_lambda,
-                resolve_custom_objects(options.custom_objects)))
+                resolve_custom_objects(options.custom_objects), options.timeout_s))
             graph, passes = normalized(loaded)
             specs, outputs = input_specs(graph), output_names(graph)
             artifacts = with_delegate_checks(

@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -106,7 +107,8 @@ def main() -> None:
               default=None, help=".npz of parity inputs keyed by input name (or x, x0..xN).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of synthetic inputs.")
 @click.option("--timeout", "timeout_s", type=float, default=300.0, show_default=True,
-              help="Seconds each runtime's worker may take.")
+              help="Seconds each stage (load, normalize, build, export) and each runtime's "
+                   "check may take.")
 @click.option("--arch", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Architecture (.json/.yaml from model.to_json()) for a weights-only .h5.")
 @click.option("--source-backend", type=click.Choice(SOURCE_BACKENDS), default=None,
@@ -144,7 +146,8 @@ def convert(model: Path, output_dir: Path | None, shown: Shown, **flags: object)
               help="Architecture (.json/.yaml) for a weights-only .h5.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of synthetic inputs.")
 @click.option("--timeout", "timeout_s", type=float, default=300.0, show_default=True,
-              help="Seconds each runtime's worker may take.")
+              help="Seconds each stage (load, normalize, build, export) and each runtime's "
+                   "check may take.")
 @click.option("--report-json", "report_path", type=click.Path(path_type=Path, dir_okay=False),
               default=None, help="Write the JSON report here.")
 @rendering_options
@@ -182,6 +185,7 @@ def finish(
     """
     from converter.report.progress import listener_for
     from converter.report.render import format_of, write_renderings
+    from converter.watchdog import Watchdog
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with errors_as_exit_codes():
@@ -190,11 +194,17 @@ def finish(
                 format_of(path, option)  # a wrong suffix is refused before any work
         options = ConvertOptions(**flags)  # type: ignore[arg-type]
         quiet_libraries()
+        signal.signal(signal.SIGTERM, terminated)  # unwind: staged files are removed
         with listener_for(shown.quiet, shown.as_json) as listener:
-            result = run(options, listener)
+            result = run(options, Watchdog(listener, options.timeout_s))
         written = write_renderings(result.report, shown.files())
     show(result.report, shown, [*closing(result), *(f"rendered {p}" for p in written)])
     sys.exit(result.exit_code)
+
+
+def terminated(signum: int, frame: object) -> None:
+    """SIGTERM ends the run like Ctrl-C does: through every `finally`, with status 143."""
+    sys.exit(128 + signum)
 
 
 def show(document: dict[str, Any], shown: Shown, closing: list[str]) -> None:

@@ -10,6 +10,10 @@ import numpy as np
 
 from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
 
+# ModelGraph fields beyond the layers, carried as they are.
+FACTS = ("kernel_convention", "source_keras", "input_note", "fixed_batch",
+         "input_permutations", "output_permutations")
+
 
 def ref_list(ref: TensorRef) -> list[Any]:
     """A TensorRef as a JSON triple."""
@@ -25,8 +29,10 @@ def save_graph(graph: ModelGraph, path: Path) -> Path:
         for x in graph.layers
     ]
     document = {"name": graph.name, "layers": layers,
+                "weight_names": [list(x.weight_names) for x in graph.layers],
                 "inputs": [ref_list(r) for r in graph.inputs],
-                "outputs": [ref_list(r) for r in graph.outputs]}
+                "outputs": [ref_list(r) for r in graph.outputs],
+                "facts": {k: getattr(graph, k) for k in FACTS}}
     path.write_text(json.dumps(document, default=list))
     np.savez(f"{path}.npz", **{f"{i}/{j}": w for i, x in enumerate(graph.layers)
                                for j, w in enumerate(x.weights)})
@@ -45,7 +51,13 @@ def load_graph(path: Path) -> ModelGraph:
             LayerCall(tuple(TensorRef(*r) for r in c["inputs"]), c["list_input"], c["kwargs"])
             for c in entry["calls"]
         )
+        names = document.get("weight_names", [[]] * len(document["layers"]))[i]
         layers.append(Layer(entry["name"], entry["class_name"], entry["config"], calls,
-                            tuple(arrays[f"{i}/{j}"] for j in range(count))))
+                            tuple(arrays[f"{i}/{j}"] for j in range(count)), tuple(names)))
+    facts = document.get("facts", {})
+    for key in ("input_permutations", "output_permutations"):
+        if key in facts:
+            facts[key] = tuple(None if p is None else tuple(p) for p in facts[key])
     return ModelGraph(tuple(layers), tuple(TensorRef(*r) for r in document["inputs"]),
-                      tuple(TensorRef(*r) for r in document["outputs"]), document["name"])
+                      tuple(TensorRef(*r) for r in document["outputs"]), document["name"],
+                      **facts)

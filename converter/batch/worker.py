@@ -19,9 +19,11 @@ from converter.options import ConvertOptions
 def convert_entry(source: Path, options: ConvertOptions) -> dict[str, Any]:
     """Convert one model; its exit code, verdict, report, or the error that stopped it."""
     from converter.api import convert
+    from converter.report.progress import Silent
+    from converter.watchdog import Watchdog
 
     try:
-        result = convert(source, options)
+        result = convert(source, options, Watchdog(Silent(), options.timeout_s))
     except ConverterError as exc:
         return {"exit_code": exc.exit_code, "passed": False, "error": exc.message,
                 "report": None}

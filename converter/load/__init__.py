@@ -15,7 +15,9 @@ from converter.load.config_graph import graph_from_config
 from converter.load.detect import detect_format, file_sha256
 from converter.load.dialect import keras_major, layer_entries
 from converter.load.hdf5 import WEIGHTS_ONLY, read_hdf5
+from converter.load.isolated import load_in_child
 from converter.load.keras_zip import read_keras_zip
+from converter.load.plausible import check_plausible
 
 __all__ = ["LoadOptions", "load_path"]
 
@@ -28,12 +30,40 @@ class LoadOptions:
     source_backend: str | None = None
     allow_lambda: bool = False
     custom_objects: Mapping[str, Any] = field(default_factory=dict)
+    timeout_s: float = 300.0
 
 
 def load_path(path: Path, options: LoadOptions | None = None) -> LoadedModel:
-    """Read a model file or directory without executing anything from it."""
+    """Read a model file or directory without executing anything from it.
+
+    HDF5 and .keras files are read in a forked child (isolated.py), so a reader that hangs
+    or crashes on a damaged file is a LoadError. A model whose sizes or weights cannot be a
+    working model is refused (plausible.py) before any layer is built.
+    """
     options = options or LoadOptions()
     path = Path(path)
+    if detect_format(path) in ("hdf5", "keras-zip"):
+        return load_in_child(lambda: read_checked(path, options), path, options.timeout_s)
+    return read_checked(path, options)
+
+
+def read_checked(path: Path, options: LoadOptions) -> LoadedModel:
+    """read_source, its readers' errors as LoadErrors, then the plausibility checks."""
+    try:
+        loaded = read_source(path, options)
+    except (OSError, KeyError, IndexError, ValueError, TypeError, AttributeError,
+            RuntimeError) as exc:
+        # h5py's errors from a damaged file surface wherever a value is first read, and a
+        # config of the wrong shape fails wherever it is first indexed: both mean the same.
+        raise LoadError(f"{path}: cannot be read as a Keras model; the file is damaged or "
+                        f"not what its format promises ({type(exc).__name__}: "
+                        f"{str(exc)[:300]})") from None
+    check_plausible(loaded.graph, path, set(options.custom_objects))
+    return loaded
+
+
+def read_source(path: Path, options: LoadOptions) -> LoadedModel:
+    """The LoadedModel of a file or directory, by its detected format."""
     kind = detect_format(path)
     if kind == "savedmodel":
         from converter.load.savedmodel import read_savedmodel

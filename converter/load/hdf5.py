@@ -7,7 +7,6 @@ still loads. A weights-only file takes its architecture from `--arch`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import h5py
 
 from converter.errors import LoadError
+from converter.load.config_text import parse_json_config
 from converter.load.weights import keras3_weights, legacy_weights, text_attr
 
 WEIGHTS_ONLY = (
@@ -49,10 +49,7 @@ def read_hdf5(path: Path, layer_classes: list[tuple[str, str]] | None = None) ->
         raw_config = text_attr(handle, "model_config")
         config = None
         if raw_config is not None:
-            try:
-                config = json.loads(raw_config)
-            except json.JSONDecodeError as exc:
-                raise LoadError(f"{path}: model_config is not valid JSON ({exc})") from None
+            config = parse_json_config(raw_config, f"{path}: model_config")
             if not isinstance(config, dict):
                 raise LoadError(
                     f"{path}: model_config holds {type(config).__name__}, expected an object"

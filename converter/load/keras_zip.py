@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,16 @@ import h5py
 from converter.artifacts import ModelGraph
 from converter.errors import LoadError
 from converter.load.config_graph import graph_from_config
+from converter.load.config_text import parse_json_config
 from converter.load.weights import keras3_weights
 
 # A config or weights file beyond these sizes is not a Conv1D model but a decompression bomb
 # or a mistake; refuse it before inflating it.
 MAX_CONFIG_BYTES = 64 << 20
 MAX_WEIGHTS_BYTES = 4 << 30
+# Weights compress a little (float noise); a member that inflates more than MAX_RATIO times
+# its stored size beyond BOMB_FLOOR bytes is a decompression bomb, not a model.
+MAX_RATIO, BOMB_FLOOR = 100, 16 << 20
 
 
 def read_member(archive: zipfile.ZipFile, name: str, limit: int, path: Path) -> bytes:
@@ -32,13 +35,30 @@ def read_member(archive: zipfile.ZipFile, name: str, limit: int, path: Path) -> 
         ) from None
     if info.file_size > limit:
         raise LoadError(f"{path}: {name} would inflate to {info.file_size} bytes; refusing")
-    return archive.read(name)
+    ratio = info.file_size // max(info.compress_size, 1)
+    if info.file_size > BOMB_FLOOR and ratio > MAX_RATIO:
+        raise LoadError(f"{path}: {name} would inflate {ratio} times to {info.file_size} bytes: "
+                        "a decompression bomb; refusing")
+    return archive.read(name)  # zipfile stops at the declared size and checks the CRC
+
+
+def escaping_member(archive: zipfile.ZipFile) -> str | None:
+    """The first member whose name would land outside an extraction directory, if any."""
+    for name in archive.namelist():
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+            return name
+    return None
 
 
 def read_keras_zip(path: Path, allow_lambda: bool = False) -> tuple[ModelGraph, str]:
     """The graph and Keras version of a `.keras` file."""
     try:
         with zipfile.ZipFile(path) as archive:
+            escaping = escaping_member(archive)
+            if escaping is not None:
+                raise LoadError(f"{path}: the archive holds {escaping!r}, a path outside the "
+                                "archive (path traversal); no Keras writes that: refusing")
             config_bytes = read_member(archive, "config.json", MAX_CONFIG_BYTES, path)
             meta_bytes = read_member(archive, "metadata.json", MAX_CONFIG_BYTES, path)
             weight_bytes = read_member(archive, "model.weights.h5", MAX_WEIGHTS_BYTES, path)
@@ -66,10 +86,7 @@ def layer_classes(config: dict[str, Any]) -> list[tuple[str, str]]:
 
 def parse_json(data: bytes, path: Path, member: str) -> dict[str, Any]:
     """A JSON object from an archive member, or a LoadError naming the member."""
-    try:
-        value = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LoadError(f"{path}: {member} is not valid JSON ({exc})") from None
+    value = parse_json_config(data, f"{path}: {member}")
     if not isinstance(value, dict):
         raise LoadError(f"{path}: {member} holds {type(value).__name__}, expected an object")
     return value

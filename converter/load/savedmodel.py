@@ -10,7 +10,6 @@ signature, normalisation is skipped, and the report says so.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from converter.artifacts import Layer, LayerCall, LoadedModel, ModelGraph, Provenance, TensorRef
 from converter.errors import LoadError
 from converter.load.config_graph import graph_from_config
+from converter.load.config_text import parse_json_config
 from converter.load.detect import file_sha256
 
 SIGNATURE_LAYER = "SavedModelSignature"
@@ -53,7 +53,10 @@ def root_metadata(path: Path) -> dict[str, Any] | None:
         from tf_keras.protobuf import saved_metadata_pb2
 
         saved = saved_metadata_pb2.SavedMetadata()
-        saved.ParseFromString((path / "keras_metadata.pb").read_bytes())
+        try:
+            saved.ParseFromString((path / "keras_metadata.pb").read_bytes())
+        except Exception as exc:  # protobuf's DecodeError has no stable import path
+            raise LoadError(f"{path}: keras_metadata.pb is not Keras metadata ({exc})") from None
         texts = [n.metadata for n in saved.nodes if n.node_path == "root"]
     else:
         model = saved_model_pb2.SavedModel()
@@ -66,10 +69,7 @@ def root_metadata(path: Path) -> dict[str, Any] | None:
             "kind") == "user_object" else []
     if not texts or not texts[0]:
         return None
-    try:
-        return untuple(json.loads(texts[0]))
-    except json.JSONDecodeError as exc:
-        raise LoadError(f"{path}: the Keras metadata is not valid JSON ({exc})") from None
+    return untuple(parse_json_config(texts[0], f"{path}: the Keras metadata"))
 
 
 def read_savedmodel(

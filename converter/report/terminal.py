@@ -43,7 +43,7 @@ def batch_table(document: Mapping[str, Any]) -> Table:
     table = Table(title=f"batch of {len(document['models'])} model(s): {headline}")
     for column in ("model", "exit", "cached", "seconds"):
         table.add_column(column, no_wrap=True)
-    table.add_column("verdict", overflow="fold")
+    table.add_column("verdict", no_wrap=True, overflow="ellipsis", min_width=24)
     for entry in document["models"]:
         colour = "green" if entry["passed"] else "red"
         table.add_row(entry["name"], f"[{colour}]{entry['exit_code']}[/]",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,24 @@ def test_a_hang_is_a_timeout_but_a_slow_reference_evaluator_is_skipped(  # asked
     assert checks[runtime]["status"] == status
     assert checks[runtime]["reason"].startswith("no result within 8 s")
     assert checks["ort-cpu-noopt"]["status"] == "passed"
+
+
+def test_verify_writes_junit_and_html_for_a_planted_defect(converted, tmp_path) -> None:
+    _, out = converted["ecg_classifier.keras"]
+    planted = tmp_path / "ecg_classifier.onnx"
+    plant_onnx(out / "ecg_classifier.onnx", planted, "conv1", DEFECTS[sorted(DEFECTS)[0]])
+    junit, page = tmp_path / "parity.xml", tmp_path / "parity.html"
+    result = CliRunner().invoke(main, [
+        "verify", str(sample("ecg_classifier.keras")), str(planted), str(out /
+        "ecg_classifier.tflite"), "--runtime", "ort-cpu", "--runtime", "tflite-xnnpack",
+        "--junit", str(junit), "--report", str(page), "--report-json", str(tmp_path / "r.json")])
+    assert result.exit_code == 1, result.output
+    root = ET.fromstring(junit.read_text())
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    assert set(cases) == {"ort-cpu x ecg_classifier.onnx",
+                          "tflite-xnnpack x ecg_classifier.tflite"}
+    failure = cases["ort-cpu x ecg_classifier.onnx"].find("failure")
+    assert failure is not None and "first diverging layer conv1" in failure.get("message")
+    assert cases["tflite-xnnpack x ecg_classifier.tflite"].find("failure") is None
+    assert "NOT PASSED (exit 1)" in page.read_text()
+    assert json.loads((tmp_path / "r.json").read_text())["exit_code"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from converter.export import tflite_name
 from converter.options import ConvertOptions
+from converter.report.documents import without_timings
 from tests.conftest import ROOT, sample
 
 pytestmark = pytest.mark.tf
@@ -79,18 +81,25 @@ def test_recurrent_layers_are_builtin_tflite(tmp_path, length, whiles) -> None:
 
 # kim_cnn: tf2onnx names its three branches' equal Squeeze axes differently in each run.
 @pytest.mark.parametrize("name", ["wavenet_block", "kim_cnn"])
-def test_two_runs_write_byte_identical_files(tmp_path, name: str) -> None:
-    digests = []
+def test_two_runs_write_byte_identical_files_and_reports(tmp_path, name: str) -> None:
+    # As two CI machines would run it: separate checkouts (cwd), the same relative -o.
+    digests, reports = [], []
     for run in ("a", "b"):
-        out = tmp_path / run
+        cwd = tmp_path / run
+        cwd.mkdir()
         subprocess.run(
             [sys.executable, "-m", "converter", "convert", str(sample(f"{name}.h5")),
-             "-o", str(out), "--runtime", "tflite-builtin"],
-            cwd=ROOT, check=True, capture_output=True, env={"PYTHONHASHSEED": run == "a" and
-                                                            "1" or "2", "PATH": "/usr/bin"})
+             "-o", "out", "--runtime", "tflite-builtin", "--runtime", "ort-cpu"],
+            cwd=cwd, check=True, capture_output=True,
+            env={"PYTHONHASHSEED": run == "a" and "1" or "2", "PATH": "/usr/bin",
+                 "PYTHONPATH": str(ROOT)})
+        out = cwd / "out"
         digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-                        for p in sorted(Path(out).iterdir()) if p.suffix != ".json"})
+                        for p in sorted(out.iterdir()) if p.suffix != ".json"})
+        reports.append(json.loads((out / "report.json").read_text()))
     assert digests[0] == digests[1] and set(digests[0]) == {f"{name}.tflite", f"{name}.onnx"}
+    assert reports[0]["timings"] != {} and reports[0]["passed"]
+    assert without_timings(reports[0]) == without_timings(reports[1])
 
 
 def test_channels_last_io_drops_the_boundary_transposes(tmp_path) -> None:

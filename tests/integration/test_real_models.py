@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import json
 import traceback
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -63,53 +63,67 @@ def manifest() -> list[tuple[str, str]]:
                 for r in csv.DictReader(handle, delimiter="\t")]
 
 
+def corpus_config(directory: Path) -> Path:
+    """A batch file of the whole corpus, weights-only files with their --arch companion."""
+    lines = []
+    for name, companion in manifest():
+        lines += ["[[models]]", f"path = {json.dumps(str(REAL_MODELS / name))}"]
+        if companion:
+            lines.append(f"arch = {json.dumps(str(REAL_MODELS / companion))}")
+    config = directory / "corpus.toml"
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
 @pytest.fixture(scope="module")
-def convert_cli(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tuple]:
-    """CLI conversion of a corpus model, run once per module: (exit code, output, out dir)."""
-    companions = dict(manifest())
-    done: dict[str, tuple[int, str, Path]] = {}
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """`converter batch` over the corpus, two models at a time, each in its own process.
 
-    def run(name: str) -> tuple[int, str, Path]:
-        if name not in done:
-            out = tmp_path_factory.mktemp(name.replace(".", "_")) / "out"
-            args = ["convert", str(REAL_MODELS / name), "-o", str(out)]
-            if companions.get(name):
-                args += ["--arch", str(REAL_MODELS / companions[name])]
-            result = CliRunner().invoke(main, args)
-            output = result.output
-            if result.exc_info and not isinstance(result.exception, SystemExit):
-                output += "".join(traceback.format_exception(*result.exc_info))  # for CI's log
-            done[name] = (result.exit_code, output, out)
-        return done[name]
-
-    return run
+    Returns {file name: summary entry} and keeps each entry's output directory as "out".
+    """
+    root = tmp_path_factory.mktemp("corpus")
+    result = CliRunner().invoke(main, ["batch", str(corpus_config(root)), "-o",
+                                       str(root / "out"), "-j", "2", "-q"])
+    output = result.output
+    if result.exc_info and not isinstance(result.exception, SystemExit):
+        output += "".join(traceback.format_exception(*result.exc_info))  # for CI's log
+    assert result.exit_code == 3, output  # the custom-layer models; nothing worse
+    summary = json.loads((root / "out" / "summary.json").read_text())
+    names = [name for name, _ in manifest()]
+    assert len(summary["models"]) == len(names)
+    return {name: {**entry, "out": root / "out" / entry["dir"]}
+            for name, entry in zip(names, summary["models"], strict=True)}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "companion"), manifest(), ids=[n for n, _ in manifest()])
-def test_every_real_model_converts_or_names_what_it_cannot_handle(convert_cli, name, companion):
+def test_every_real_model_converts_or_names_what_it_cannot_handle(corpus, name, companion):
     expected = EXPECTED[name]  # a new corpus entry must be given its expectation here
-    code, output, out = convert_cli(name)
+    entry = corpus[name]
     if expected == "passed":
-        assert code == 0, output
+        assert entry["exit_code"] == 0 and entry["passed"], entry["error"] or [
+            (c["runtime"], c["artifact"], c["reason"]) for c in entry["report"]["parity"]
+            if c["status"] != "passed"]
     else:
-        assert code == 3, output
-        assert expected in output and CUSTOM in output
-        assert "Traceback" not in output and not out.exists()
-        assert list(out.parent.iterdir()) == []  # nothing staged beside it either
+        assert entry["exit_code"] == 3 and entry["report"] is None, entry["error"]
+        assert expected in entry["error"] and CUSTOM in entry["error"]
+        assert "Traceback" not in entry["error"] and not entry["out"].exists()
+        staged = [p.name for p in entry["out"].parent.iterdir() if p.name.startswith(".")]
+        assert staged == []  # nothing staged beside it either
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
     ["factornet_e2f1_gencode_dgf__best_model.hdf5", "factornet_rest_gencode_dgf__final_model.hdf5"],
     ids=["full-model", "weights+json"],
 )
-def test_factornet_keras1_converts_against_the_numpy_reference(convert_cli, name) -> None:
+def test_factornet_keras1_converts_against_the_numpy_reference(corpus, name) -> None:
     # The same conversion the corpus sweep checks (the weights-only file with its --arch).
-    code, output, out = convert_cli(name)
-    assert code == 0, output
-    report = json.loads((out / "report.json").read_text())
-    assert report["passed"], output
+    entry = corpus[name]
+    assert entry["exit_code"] == 0, entry["error"]
+    report = json.loads((entry["out"] / "report.json").read_text())
+    assert report == entry["report"] and report["passed"]
     assert report["reference"]["runtime"] == "numpy"
     assert report["source"]["keras_version"] == "1.1.1"
     assert report["source"]["backend"] == "theano"
@@ -138,11 +152,10 @@ def test_kipoi_coda_keras1_and_keras2_files_compute_the_same() -> None:
 
 
 @pytest.mark.slow
-def test_spliceai_onnx_is_at_most_one_node_per_layer_and_a_fifth(convert_cli) -> None:
+def test_spliceai_onnx_is_at_most_one_node_per_layer_and_a_fifth(corpus) -> None:
     name = "spliceai__spliceai1.h5"
-    code, output, out = convert_cli(name)
-    assert code == 0, output
-    report = json.loads((out / "report.json").read_text())
+    report = corpus[name]["report"]
+    assert corpus[name]["exit_code"] == 0, corpus[name]["error"]
     layers = len(normalize(load_path(REAL_MODELS / name).graph)[0].layers)
     onnx_file = next(a for a in report["artifacts"] if a["format"] == "onnx")
     tflite = next(a for a in report["artifacts"] if a["format"] == "tflite")

@@ -1,0 +1,106 @@
+"""Interrupted, killed and overrunning conversions leave nothing under a final name.
+
+Each run converts conv_bilstm (long enough to be stopped mid-way) in a real process; the
+signal is sent once its staging directory exists, i.e. after building, during export or
+verification.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, sample
+
+pytestmark = pytest.mark.tf
+
+
+def start(out: Path, *flags: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "converter", "convert", str(sample("conv_bilstm.keras")), "-o",
+         str(out), "-q", *flags], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+
+
+def staged(out: Path) -> list[Path]:
+    return sorted(out.parent.glob(f".{out.name}.staging-*"))
+
+
+def wait_for_staging(process: subprocess.Popen[str], out: Path) -> None:
+    deadline = time.monotonic() + 240
+    while not staged(out):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no staging directory appeared"
+        time.sleep(0.05)
+    time.sleep(1.0)  # well into export
+
+
+def digests(directory: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in directory.iterdir()}
+
+
+@pytest.fixture(scope="module")
+def previous(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A finished conversion whose files a later interrupted run must leave alone."""
+    out = tmp_path_factory.mktemp("previous") / "out"
+    done = start(out, "--to", "onnx", "--runtime", "ort-cpu")
+    assert done.wait(timeout=300) == 0, done.communicate()
+    return out, digests(out)
+
+
+@pytest.mark.parametrize(("how", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                             (signal.SIGKILL, -9)])
+def test_a_stopped_run_publishes_nothing_and_keeps_the_previous_files(
+        previous: tuple[Path, dict[str, str]], how: signal.Signals, status: int) -> None:
+    out, before = previous
+    process = start(out)  # every default runtime: long enough to interrupt
+    wait_for_staging(process, out)
+    process.send_signal(how)
+    code = process.wait(timeout=120)
+    _, stderr = process.communicate()
+    assert code == status, (code, stderr[-2000:])
+    assert "Traceback" not in stderr
+    assert digests(out) == before  # not one file replaced, none added
+    if how != signal.SIGKILL:  # a killed process cannot clean up; its staging stays hidden
+        assert staged(out) == []
+
+
+def test_a_stage_over_its_time_limit_ends_with_exit_3_and_no_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    process = start(out, "--timeout", "0.5")
+    code = process.wait(timeout=300)
+    _, stderr = process.communicate()
+    assert code == 3, stderr[-2000:]
+    assert stderr.startswith("error: the ") and "took longer than 0.5 s (--timeout)" in stderr
+    assert "Traceback" not in stderr
+    assert not out.exists() and staged(out) == []
+
+
+def test_an_output_over_an_input_is_refused(tmp_path: Path) -> None:
+    model = tmp_path / "out" / "report.json"  # an --arch file where report.json would go
+    model.parent.mkdir()
+    arch = sample("kernel_forms.h5")
+    weights = tmp_path / "weights.h5"
+    subprocess.run([sys.executable, "-c", (
+        "import h5py, json, shutil, sys\n"
+        "shutil.copy(sys.argv[1], sys.argv[2])\n"
+        "with h5py.File(sys.argv[2], 'r+') as f:\n"
+        "    open(sys.argv[3], 'w').write(f.attrs['model_config'] if isinstance("
+        "f.attrs['model_config'], str) else f.attrs['model_config'].decode())\n"
+        "    del f.attrs['model_config']\n"), str(arch), str(weights), str(model)],
+        check=True, cwd=ROOT)
+    text = model.read_text()
+    done = subprocess.run(
+        [sys.executable, "-m", "converter", "convert", str(weights), "--arch", str(model),
+         "-o", str(model.parent), "--to", "onnx", "--runtime", "ort-cpu"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "writing report.json there would overwrite an input" in done.stderr
+    assert model.read_text() == text and sorted(p.name for p in model.parent.iterdir()) == [
+        "report.json"]
