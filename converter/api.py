@@ -33,12 +33,11 @@ def convert(
     Raises ConverterError (with an exit code) when the model cannot be loaded, normalised,
     built or exported; a parity mismatch is a result (`passed` False), not an exception.
     """
-    from converter.export import export
+    from converter.export.isolated import export_isolated
     from converter.io_layout import with_channels_last_io
     from converter.static_shape import with_static_shape
     from converter.verify import verify
     from converter.verify.delegates import with_delegate_checks
-    from converter.verify.inputs import calibration_cases
 
     options = options or ConvertOptions()
     custom = resolve_custom_objects(options.custom_objects)
@@ -49,8 +48,6 @@ def convert(
             loaded, reference_file, stem = open_source(source, stack, LoadOptions(
                 options.arch, options.source_backend, options.allow_lambda, custom,
                 options.timeout_s))
-        with captured_stderr():  # TensorFlow's native start-up chatter is not the user's
-            import tensorflow  # noqa: F401
         with timed(timings, "normalize", listener):
             graph, passes = normalized(loaded)
             if options.io_layout == "channels_last":
@@ -60,18 +57,15 @@ def convert(
                 graph, record = with_static_shape(graph, options.static_batch,
                                                   options.static_length)
                 passes.append(record)
-        with timed(timings, "build", listener):
-            models, unrolled = build_targets(graph, options, custom)
+        inputs = (reference_file, options.arch, options.inputs, options.calibration)
+        with staging(options.output_dir, inputs) as stage:
+            with timed(timings, "export", listener):  # build + export, in a worker process
+                exported, unrolled, timings["build"] = export_isolated(graph, stage, stem,
+                                                                       options)
+                artifacts = with_delegate_checks(exported, stage)
             if unrolled:
                 passes.append(PassRecord("unroll_static_recurrent (TFLite only)", True,
                                          tuple(unrolled)))
-        inputs = (reference_file, options.arch, options.inputs, options.calibration)
-        with staging(options.output_dir, inputs) as stage:
-            with timed(timings, "export", listener):
-                calibration = calibration_cases(graph, options) if (
-                    "int8" in options.precision) else None
-                artifacts = with_delegate_checks(
-                    export(models, graph, stage, stem, options, calibration), stage)
             with timed(timings, "verify", listener):
                 parity = verify(graph, loaded.reference_loader, reference_file, artifacts, stage,
                                 options, listener)

@@ -80,3 +80,23 @@ class NotApplicable(Exception):
 
 class InternalError(Exception):
     """A bug in converter itself: never caused by user input, never swallowed."""
+
+
+def error_record(error: ConverterError) -> dict[str, object]:
+    """A ConverterError as JSON, for a worker process to hand to its parent."""
+    return {"error": error.message, "exit_code": error.exit_code, "class": type(error).__name__,
+            "problems": [list(p) for p in getattr(error, "problems", ())]}
+
+
+def from_record(record: dict[str, object]) -> ConverterError:
+    """The error of `error_record`, as the same class, message, exit code and problems."""
+    cls = globals().get(str(record.get("class")))
+    if not (isinstance(cls, type) and issubclass(cls, ConverterError)):
+        cls = ConverterError
+    error = cls.__new__(cls)
+    ConverterError.__init__(error, str(record["error"]))
+    error.exit_code = int(record["exit_code"])  # type: ignore[call-overload]
+    problems = record.get("problems")
+    if problems:
+        error.problems = tuple(tuple(p) for p in problems)  # type: ignore[attr-defined, union-attr]
+    return error

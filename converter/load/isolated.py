@@ -17,11 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
-from converter import errors
 from converter.artifacts import LoadedModel, Provenance
-from converter.errors import ConverterError, LoadError
+from converter.errors import ConverterError, LoadError, error_record, from_record
 from converter.graph_io import load_graph, save_graph
 
 POLL_S = 0.005
@@ -47,7 +45,7 @@ def load_in_child(read: Callable[[], LoadedModel], path: Path, timeout_s: float)
                             "damaged") from None
         answer = json.loads((folder / "answer.json").read_text())
         if "error" in answer:
-            raise rebuilt(answer)
+            raise from_record(answer)
         graph = load_graph(folder / "graph.json")
         return LoadedModel(graph, Provenance(**answer["provenance"]), answer["loader"])
 
@@ -59,26 +57,12 @@ def child(read: Callable[[], LoadedModel], folder: Path) -> int:
         save_graph(loaded.graph, folder / "graph.json")
         answer = {"provenance": asdict(loaded.provenance), "loader": loaded.reference_loader}
     except ConverterError as exc:
-        answer = {"error": exc.message, "exit_code": exc.exit_code, "class": type(exc).__name__,
-                  "problems": [list(p) for p in getattr(exc, "problems", ())]}
+        answer = error_record(exc)
     except BaseException as exc:  # noqa: BLE001 - reported by the parent like any bug
         answer = {"error": f"internal error while reading ({type(exc).__name__}: {exc})",
                   "exit_code": 3}
     (folder / "answer.json").write_text(json.dumps(answer))
     return 0
-
-
-def rebuilt(answer: dict[str, Any]) -> ConverterError:
-    """The child's ConverterError as the same class, message, exit code (and problems)."""
-    cls = getattr(errors, str(answer.get("class")), None)
-    if not (isinstance(cls, type) and issubclass(cls, ConverterError)):
-        cls = ConverterError
-    error = cls.__new__(cls)
-    ConverterError.__init__(error, answer["error"])
-    error.exit_code = answer["exit_code"]
-    if answer.get("problems"):
-        error.problems = tuple(tuple(p) for p in answer["problems"])  # type: ignore[attr-defined]
-    return error
 
 
 def wait(pid: int, timeout_s: float) -> int | None:

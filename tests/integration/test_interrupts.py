@@ -77,7 +77,7 @@ def test_a_stage_over_its_time_limit_ends_with_exit_3_and_no_files(tmp_path: Pat
     code = process.wait(timeout=300)
     _, stderr = process.communicate()
     assert code == 3, stderr[-2000:]
-    assert stderr.startswith("error: the ") and "took longer than 0.5 s (--timeout)" in stderr
+    assert stderr.startswith("error: ") and "took longer than 0.5 s (--timeout)" in stderr
     assert "Traceback" not in stderr
     assert not out.exists() and staged(out) == []
 
@@ -104,3 +104,26 @@ def test_an_output_over_an_input_is_refused(tmp_path: Path) -> None:
     assert "writing report.json there would overwrite an input" in done.stderr
     assert model.read_text() == text and sorted(p.name for p in model.parent.iterdir()) == [
         "report.json"]
+
+
+@pytest.mark.parametrize(("behaviour", "message"), [
+    ("os.kill(os.getpid(), signal.SIGSEGV)",
+     "the exporter crashed (SIGSEGV) while converting this model; nothing was written"),
+    ("time.sleep(600)", "building and exporting took longer than 3 s (--timeout)"),
+])
+def test_an_exporter_that_crashes_or_hangs_is_a_reported_error(tmp_path: Path, behaviour: str,
+                                                              message: str) -> None:
+    # sitecustomize runs first in every interpreter on this PYTHONPATH; it sabotages only
+    # the export worker, the way a native crash or hang in the TFLite converter would.
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os, signal, sys, time\n"
+        f"if 'converter.export.worker' in sys.orig_argv:\n    {behaviour}\n")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "converter", "convert", str(sample("kim_cnn.h5")), "-o",
+         str(out), "--timeout", "3"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert done.stderr.startswith("error: ") and message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists() and staged(out) == []
