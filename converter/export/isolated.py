@@ -33,7 +33,9 @@ def export_isolated(
         request.write_text(json.dumps({
             "graph": str(save_graph(graph, Path(tmp) / "graph.json")), "stage": str(stage),
             "stem": stem, "options": jsonable(options)}))
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        # A fixed hash seed: tf2onnx walks sets of names, so which of two merged nodes keeps
+        # its name (conv_bilstm's forward or backward slice) otherwise changes run to run.
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
         try:
             done = subprocess.run([sys.executable, "-m", "converter.export.worker", str(request)],
                                   capture_output=True, env=env, stdin=subprocess.DEVNULL,

@@ -14,6 +14,7 @@ the bytes depend only on the graph.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import re
 
@@ -53,16 +54,29 @@ def canonical_order(graph: ir.Graph) -> None:
 
 
 def stable_order(graph: ir.Graph) -> list[ir.Node]:
-    """Kahn's algorithm, the ready node with the smallest counter-free key first."""
+    """Kahn's algorithm, the ready node with the smallest structural key first.
+
+    The key is the counter-free output name and op type, then what the node reads: the
+    position of each producer already placed, an initializer's content, an input's name,
+    then the attributes. Names alone tie where tf2onnx made them up (`Slice__12`,
+    `Slice__40`), and which of the two came first would change from run to run.
+    """
     nodes = list(graph)
     position = {id(n): i for i, n in enumerate(nodes)}
     waiting = {id(n): sum(1 for v in n.inputs if v is not None and v.producer() is not None
                           and id(v.producer()) in position) for n in nodes}
-    ready = [(node_key(n), position[id(n)], n) for n in nodes if waiting[id(n)] == 0]
+    placed: dict[int, int] = {}
+
+    def key(node: ir.Node) -> tuple[object, ...]:
+        return (*node_key(node), tuple(source_key(v, placed) for v in node.inputs),
+                repr(sorted((k, str(a)) for k, a in node.attributes.items())))
+
+    ready = [(key(n), position[id(n)], n) for n in nodes if waiting[id(n)] == 0]
     heapq.heapify(ready)
     order: list[ir.Node] = []
     while ready:
         _, _, node = heapq.heappop(ready)
+        placed[id(node)] = len(order)
         order.append(node)
         for value in node.outputs:
             for user in value.consumers():
@@ -70,16 +84,29 @@ def stable_order(graph: ir.Graph) -> list[ir.Node]:
                     continue
                 waiting[id(user)] -= sum(1 for v in user.inputs if v is value)
                 if waiting[id(user)] == 0:
-                    heapq.heappush(ready, (node_key(user), position[id(user)], user))
+                    heapq.heappush(ready, (key(user), position[id(user)], user))
     if len(order) != len(nodes):
         raise ValueError("the ONNX graph has a cycle")
     return order
 
 
-def node_key(node: ir.Node) -> tuple[str, str, tuple[str, ...]]:
-    """Counter-free output name, op type and input names: the tie-break of the order."""
-    return (base_name(node.outputs[0].name if node.outputs else None, ""), node.op_type,
-            tuple(base_name(v.name if v is not None else "", "") for v in node.inputs))
+def source_key(value: ir.Value | None, placed: dict[int, int]) -> tuple[object, ...]:
+    """Where an input comes from, without names tf2onnx chose: producer position, content."""
+    if value is None:
+        return ("none",)
+    producer = value.producer()
+    if producer is not None and id(producer) in placed:
+        return ("node", placed[id(producer)], value.index() or 0)
+    if value.const_value is not None:
+        data = value.const_value.numpy()
+        return ("const", str(data.dtype), data.shape,
+                hashlib.sha256(data.tobytes()).hexdigest())
+    return ("input", value.name or "")
+
+
+def node_key(node: ir.Node) -> tuple[str, str]:
+    """Counter-free output name and op type: the first part of the order's key."""
+    return base_name(node.outputs[0].name if node.outputs else None, ""), node.op_type
 
 
 def rename(graph: ir.Graph) -> int:
