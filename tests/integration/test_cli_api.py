@@ -64,22 +64,29 @@ def test_cli_bad_input_exit_3_one_line_nothing_written(tmp_path: Path, make, mes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
 
 
-def test_cli_unsupported_model_exit_3_names_the_cause(tmp_path: Path, monkeypatch) -> None:
-    # An exporter refusal (here planted: channels_first, the old example, now converts).
-    import converter.export as export
-    from converter.errors import ExportError
-
-    def refuse(*args: object) -> bytes:
-        raise ExportError("the TFLite converter refused the model: 'tf.Foo' op is not builtin")
-
-    monkeypatch.setattr(export, "to_tflite", refuse)
+def test_cli_unsupported_model_exit_3_names_the_cause(tmp_path: Path) -> None:
+    # An exporter refusal, planted in the export worker (channels_first, the old example,
+    # now converts): sitecustomize runs first in that process and replaces to_tflite.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import sys\n"
+        "if 'converter.export.worker' in sys.orig_argv:\n"
+        "    import converter.export as export\n"
+        "    from converter.errors import ExportError\n"
+        "    def refuse(*args, **kwargs):\n"
+        "        raise ExportError(\"the TFLite converter refused the model: 'tf.Foo' op is "
+        "not builtin\")\n"
+        "    export.to_tflite = refuse\n")
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["convert", str(sample("text_conv1d.keras")), "-o",
-                                       str(out)])
-    assert result.exit_code == 3
-    assert "the TFLite converter refused the model: 'tf.Foo' op" in result.output
-    assert "Traceback" not in result.output
-    assert not out.exists() and list(tmp_path.iterdir()) == []
+    done = subprocess.run(
+        [sys.executable, "-m", "converter", "convert", str(sample("text_conv1d.keras")), "-o",
+         str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={"PYTHONPATH": f"{site}:{ROOT}", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "the TFLite converter refused the model: 'tf.Foo' op" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["site"]
 
 
 def test_api_converts_a_live_keras_model(tmp_path: Path) -> None:
