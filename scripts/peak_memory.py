@@ -3,10 +3,11 @@
 
     .venv/bin/python scripts/peak_memory.py [MODEL]   (default: SpliceAI from the corpus)
 
-Each side runs in a fresh interpreter and reports its own peak resident memory (VmHWM):
-stock is tf.lite.TFLiteConverter.from_keras_model plus tf2onnx.convert.from_keras on the
-model loaded with tf_keras; converter is `converter.convert` with the tflite-xnnpack and
-ort-cpu parity checks, which run in worker processes of their own (not counted).
+Each side runs in a fresh interpreter and reports its peak resident memory (VmHWM): stock
+is tf.lite.TFLiteConverter.from_keras_model plus tf2onnx.convert.from_keras on the model
+loaded with tf_keras, in one process; converter is `converter.convert` with the
+tflite-xnnpack and ort-cpu parity checks, whose build + export and each runtime run in
+worker processes: the converting process and the largest worker are given apart.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SPLICEAI = ROOT.parent / "shared" / "real_models" / "spliceai__spliceai1.h5"
 
 PEAK = """
-import json
+import json, resource
+def children_mib():
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 def peak_mib():
     for line in open('/proc/self/status'):
         if line.startswith('VmHWM:'):
@@ -39,7 +42,8 @@ from converter import convert
 from converter.options import ConvertOptions
 result = convert({model!r}, ConvertOptions(output_dir={out!r},
                  runtimes=("tflite-xnnpack", "ort-cpu")))
-print(json.dumps({{"peak_mib": peak_mib(), "passed": result.passed}}))
+print(json.dumps({{"peak_mib": peak_mib(), "workers_mib": children_mib(),
+                   "passed": result.passed}}))
 """
 
 
@@ -61,11 +65,11 @@ def main() -> int:
     print(f"model: {model.name}")
     print(f"stock TFLiteConverter + tf2onnx: peak {stock['peak_mib']:.0f} MiB "
           f"{'(failures: ' + '; '.join(stock['failures']) + ')' if stock['failures'] else ''}")
-    print(f"converter (load, export both, verify): peak {ours['peak_mib']:.0f} MiB in the "
-          f"converting process (each runtime's check runs in a worker of its own); "
-          f"parity passed: {ours['passed']}")
-    print(f"ratio converter / stock (converting process): "
-          f"{ours['peak_mib'] / stock['peak_mib']:.2f}")
+    largest = max(ours["peak_mib"], ours["workers_mib"])
+    print(f"converter (load, export both, verify): converting process {ours['peak_mib']:.0f} "
+          f"MiB; largest worker (build + export, or a runtime's check) "
+          f"{ours['workers_mib']:.0f} MiB; parity passed: {ours['passed']}")
+    print(f"ratio converter / stock, largest single process: {largest / stock['peak_mib']:.2f}")
     return 0
 
 
