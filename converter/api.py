@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from converter.artifacts import Artifact, ConvertResult, LoadedModel, ModelGraph, PassRecord
 from converter.custom_objects import resolve_custom_objects
@@ -83,28 +83,6 @@ def normalized(loaded: LoadedModel) -> tuple[ModelGraph, list[PassRecord]]:
     if loaded.reference_loader == "tf_saved_model":
         return loaded.graph, [SIGNATURE_ONLY]
     return normalize(loaded.graph)
-
-
-def build_targets(
-    graph: ModelGraph, options: ConvertOptions, custom: Mapping[str, Any]
-) -> tuple[dict[str, Any], list[str]]:
-    """A built model per requested target, and the recurrent layers unrolled for TFLite.
-
-    The targets share one model unless the graph needs them apart: TFLite wants static-length
-    recurrent layers unrolled, ONNX explicit padding on dilated "same" convs.
-    """
-    from converter.build import build
-    from converter.export_layers import target_specific
-
-    unrolled: list[str] = []
-    models: dict[str, Any] = {}
-    if "tflite" in options.to:
-        models["tflite"] = build(graph, unrolled, custom, options.allow_lambda)
-    if "onnx" in options.to:
-        shared = "tflite" in models and not unrolled and not target_specific(graph)
-        models["onnx"] = models["tflite"] if shared else build(
-            graph, None, custom, options.allow_lambda, "onnx")
-    return models, unrolled
 
 
 def parity_result(

@@ -13,6 +13,7 @@ from typing import Any
 from converter.artifacts import Layer, ModelGraph, TensorRef
 from converter.errors import BuildError, UnsupportedLayersError
 from converter.load.savedmodel import SIGNATURE_LAYER, SignatureCaller
+from converter.options import ConvertOptions
 
 REMEDY = (
     "converter never imports code a model file names. If you trust the code these layers "
@@ -188,3 +189,24 @@ def set_weights(layer: Layer, obj: Any) -> None:
         )
     if found:
         obj.set_weights(list(layer.weights))
+
+
+def build_targets(
+    graph: ModelGraph, options: ConvertOptions, custom: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """A built model per requested target, and the recurrent layers unrolled for TFLite.
+
+    The targets share one model unless the graph needs them apart: TFLite wants static-length
+    recurrent layers unrolled, ONNX explicit padding on dilated "same" convs.
+    """
+    from converter.export_layers import target_specific
+
+    unrolled: list[str] = []
+    models: dict[str, Any] = {}
+    if "tflite" in options.to:
+        models["tflite"] = build(graph, unrolled, custom, options.allow_lambda)
+    if "onnx" in options.to:
+        shared = "tflite" in models and not unrolled and not target_specific(graph)
+        models["onnx"] = models["tflite"] if shared else build(
+            graph, None, custom, options.allow_lambda, "onnx")
+    return models, unrolled

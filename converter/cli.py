@@ -7,18 +7,19 @@ answers without loading TensorFlow.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
+from converter.cli_batch import batch
 from converter.cli_errors import errors_as_exit_codes
+from converter.cli_output import Shown, rendering_options, show, unwind_on_sigterm
+from converter.cli_report import report
 from converter.errors import EXIT_MODEL_ERROR
 from converter.options import (
     DEFAULT_RUNTIMES,
@@ -37,44 +38,6 @@ if TYPE_CHECKING:
 
 RUNTIME_HELP = ("Parity runtime; repeat for several [default: the CPU matrix: "
                 f"{', '.join(DEFAULT_RUNTIMES)}].")
-
-Command = Callable[..., None]
-
-
-@dataclasses.dataclass(frozen=True)
-class Shown:
-    """How a run's report reaches people and CI: renderings, terminal output, JSON."""
-
-    report_file: Path | None = None
-    junit_file: Path | None = None
-    quiet: bool = False
-    as_json: bool = False
-
-    def files(self) -> dict[str, Path | None]:
-        """The renderings asked for, by the option that asked."""
-        return {"--report": self.report_file, "--junit": self.junit_file}
-
-
-def rendering_options(command: Command) -> Command:
-    """--report, --junit, --quiet and --json, handed to the command as one `shown` value."""
-    @functools.wraps(command)
-    def wrapped(*args: object, **flags: object) -> None:
-        names = [f.name for f in dataclasses.fields(Shown)]
-        shown = Shown(**{n: flags.pop(n) for n in names})  # type: ignore[arg-type]
-        command(*args, shown=shown, **flags)
-
-    for option in reversed((
-        click.option("--report", "report_file", type=click.Path(path_type=Path, dir_okay=False),
-                     default=None, help="Also write the report as HTML (.html) or Markdown (.md)."),
-        click.option("--junit", "junit_file", type=click.Path(path_type=Path, dir_okay=False),
-                     default=None, help="Also write JUnit XML (.xml): a testcase per check."),
-        click.option("--quiet", "-q", is_flag=True,
-                     help="No progress and no table: the verdict line and what was written."),
-        click.option("--json", "as_json", is_flag=True, help="Print the JSON report to stdout."),
-    )):
-        wrapped = option(wrapped)
-    return wrapped
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="converter")
@@ -184,45 +147,20 @@ def finish(
     A ConverterError becomes one "error:" line and its exit code, never a traceback.
     """
     from converter.report.progress import listener_for
-    from converter.report.render import format_of, write_renderings
+    from converter.report.render import write_renderings
     from converter.watchdog import Watchdog
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with errors_as_exit_codes():
-        for option, path in shown.files().items():
-            if path is not None:
-                format_of(path, option)  # a wrong suffix is refused before any work
+        shown.check()  # a wrong suffix is refused before any work
         options = ConvertOptions(**flags)  # type: ignore[arg-type]
         quiet_libraries()
-        signal.signal(signal.SIGTERM, terminated)  # unwind: staged files are removed
+        unwind_on_sigterm()
         with listener_for(shown.quiet, shown.as_json) as listener:
             result = run(options, Watchdog(listener, options.timeout_s))
         written = write_renderings(result.report, shown.files())
     show(result.report, shown, [*closing(result), *(f"rendered {p}" for p in written)])
     sys.exit(result.exit_code)
-
-
-def terminated(signum: int, frame: object) -> None:
-    """SIGTERM ends the run like Ctrl-C does: through every `finally`, with status 143."""
-    sys.exit(128 + signum)
-
-
-def show(document: dict[str, Any], shown: Shown, closing: list[str]) -> None:
-    """The JSON document on stdout, or the summary table (the verdict alone when quiet)."""
-    if shown.as_json:
-        click.echo(json.dumps(document, indent=2, sort_keys=True))
-        return
-    from converter.report.documents import entries
-    from converter.report.terminal import print_summary
-    from converter.report.view import verdict
-
-    if shown.quiet:
-        for entry in entries(document):
-            click.echo(f"{entry['name']}: {verdict(entry)}")
-    else:
-        print_summary(document)
-    for line in closing:
-        click.echo(line)
 
 
 @main.command()
@@ -259,16 +197,9 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def add_subcommands() -> None:
-    """The report and batch commands live in their own modules."""
-    from converter.cli_batch import batch
-    from converter.cli_report import report
-
-    main.add_command(report)
-    main.add_command(batch)
-
-
-add_subcommands()
+# The report and batch commands live in their own modules.
+main.add_command(report)
+main.add_command(batch)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -104,8 +104,7 @@ def export_classes(target: str = "tflite") -> dict[str, Any]:
                     zero = tf.zeros_like(sequences[:, 0, :1])
                     sizes = self.cell.state_size
                     sizes = sizes if isinstance(sizes, (list, tuple)) else [sizes]
-                    # One tile per distinct size: LSTM's equal h and c zeros as one tensor,
-                    # not two that tf2onnx merges under either name (bytes would vary).
+                    # One tile per distinct size: LSTM's equal h and c zeros are one tensor.
                     tiles = {n: tf.tile(zero, [1, n]) for n in dict.fromkeys(map(int, sizes))}
                     initial_state = [tiles[int(n)] for n in sizes]
                 if (target == "tflite" and sequences.shape[1] is None and mask is None

@@ -17,7 +17,7 @@ from converter.errors import EXIT_MODEL_ERROR
 from converter.report.progress import StageListener
 from converter.staging import ACTIVE
 
-LIMITED = ("load", "normalize", "build", "export")
+LIMITED = ("load", "normalize", "export")  # build runs inside the export stage's worker
 
 
 class Watchdog:

@@ -24,6 +24,7 @@ from converter.report.progress import Silent, StageListener
 from converter.report.schema import jsonable
 from converter.report.view import verdict
 from converter.staging import write_atomically
+from converter.verify.runner import how_it_ended, last_reason
 
 __all__ = ["parse_shard", "run_batch"]
 
@@ -98,7 +99,6 @@ def converted(model: BatchModel) -> dict[str, Any]:
                               stdin=subprocess.DEVNULL)
         if done.returncode == 0 and answer.exists():
             return json.loads(answer.read_text())
-    lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-    how = f"signal {-done.returncode}" if done.returncode < 0 else f"exit {done.returncode}"
     return {"exit_code": EXIT_MODEL_ERROR, "passed": False, "report": None,
-            "error": f"the conversion process died ({how}): {lines[-1] if lines else ''}"}
+            "error": f"the conversion process {how_it_ended(done.returncode)}: "
+                     f"{last_reason(done.stderr)}"}

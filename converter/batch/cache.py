@@ -16,23 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from converter.batch.config import BatchModel
+from converter.load.detect import directory_sha256, file_sha256
 from converter.report.schema import jsonable, library_versions
 
 KEY_FILE = ".converter-cache-key"
-CHUNK = 1 << 20
 
 
-def file_digest(path: Path, pattern: str = "*") -> str:
-    """sha256 of a file, or of a directory's files (relative names and bytes, in order)."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob(pattern) if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        if file != path:  # a directory's file: its name is part of the content
-            digest.update(str(file.relative_to(path)).encode() + b"\0")
-        with open(file, "rb") as handle:
-            while block := handle.read(CHUNK):
-                digest.update(block)
-    return digest.hexdigest()
+def file_digest(path: Path) -> str:
+    """sha256 of a file, or the hash of a directory's files (a SavedModel)."""
+    return directory_sha256(path) if path.is_dir() else file_sha256(path)
 
 
 def cache_key(model: BatchModel) -> str | None:
@@ -55,7 +47,7 @@ def cache_key(model: BatchModel) -> str | None:
 @functools.cache
 def code_digest() -> str:
     """sha256 of converter's own source, so an edited checkout never reuses old results."""
-    return file_digest(Path(__file__).resolve().parents[1], "*.py")
+    return directory_sha256(Path(__file__).resolve().parents[1], "*.py")
 
 
 def cached_report(model: BatchModel, key: str | None) -> dict[str, Any] | None:

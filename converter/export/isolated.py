@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from converter.errors import ExportError, from_record
 from converter.graph_io import save_graph
 from converter.options import ConvertOptions
 from converter.report.schema import jsonable
+from converter.verify.runner import how_it_ended, last_reason
 
 
 def export_isolated(
@@ -33,9 +33,7 @@ def export_isolated(
         request.write_text(json.dumps({
             "graph": str(save_graph(graph, Path(tmp) / "graph.json")), "stage": str(stage),
             "stem": stem, "options": jsonable(options)}))
-        # A fixed hash seed: tf2onnx walks sets of names, so which of two merged nodes keeps
-        # its name (conv_bilstm's forward or backward slice) otherwise changes run to run.
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         try:
             done = subprocess.run([sys.executable, "-m", "converter.export.worker", str(request)],
                                   capture_output=True, env=env, stdin=subprocess.DEVNULL,
@@ -45,8 +43,8 @@ def export_isolated(
                               " (--timeout); raise it for a model this large") from None
         answer_file = Path(f"{request}.answer.json")
         if done.returncode != 0 or not answer_file.exists():
-            raise ExportError(f"the exporter {how_it_died(done.returncode)} while converting "
-                              f"this model; nothing was written ({last_line(done.stderr)})")
+            raise ExportError(f"the exporter {how_it_ended(done.returncode)} while converting "
+                              f"this model; nothing was written ({last_reason(done.stderr)})")
         answer: dict[str, Any] = json.loads(answer_file.read_text())
     if "error" in answer:
         raise from_record(answer)
@@ -54,14 +52,3 @@ def export_isolated(
                              "output_names": tuple(a["output_names"])})
                  for a in answer["artifacts"]]
     return artifacts, answer["unrolled"], answer["build_seconds"]
-
-
-def how_it_died(code: int) -> str:
-    """'crashed (SIGSEGV)' or 'exited with status N'."""
-    return f"crashed ({signal.Signals(-code).name})" if code < 0 else f"exited with status {code}"
-
-
-def last_line(stderr: bytes) -> str:
-    """The last non-empty line the worker printed."""
-    lines = [x for x in stderr.decode("utf-8", "replace").splitlines() if x.strip()]
-    return lines[-1][:300] if lines else "it printed nothing"

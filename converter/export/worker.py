@@ -21,7 +21,7 @@ from converter.report.schema import jsonable
 
 def main(request_path: Path) -> int:
     """Answer the request in `<request>.answer.json`."""
-    from converter.api import build_targets
+    from converter.build import build_targets
     from converter.custom_objects import resolve_custom_objects
     from converter.export import export
     from converter.verify.inputs import calibration_cases

@@ -64,3 +64,15 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def directory_sha256(path: Path, pattern: str = "*") -> str:
+    """A hash over a directory's files matching `pattern`: names and contents, in name order.
+
+    A SavedModel's source hash; converter's own source for the batch cache.
+    """
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob(pattern) if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode())
+        digest.update(file_sha256(file).encode())
+    return digest.hexdigest()

@@ -18,7 +18,7 @@ from converter.artifacts import Layer, LayerCall, LoadedModel, ModelGraph, Prove
 from converter.errors import LoadError
 from converter.load.config_graph import graph_from_config
 from converter.load.config_text import parse_json_config
-from converter.load.detect import file_sha256
+from converter.load.detect import directory_sha256
 
 SIGNATURE_LAYER = "SavedModelSignature"
 
@@ -32,17 +32,6 @@ def untuple(value: Any) -> Any:
     if isinstance(value, list):
         return [untuple(v) for v in value]
     return value
-
-
-def directory_sha256(path: Path) -> str:
-    """A hash over saved_model.pb, keras_metadata.pb and the variables, in name order."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(str(file.relative_to(path)).encode())
-        digest.update(file_sha256(file).encode())
-    return digest.hexdigest()
 
 
 def root_metadata(path: Path) -> dict[str, Any] | None:

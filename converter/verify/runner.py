@@ -66,8 +66,8 @@ def run_worker(job: WorkerJob, workdir: Path, timeout_s: float) -> WorkerOutcome
         return WorkerOutcome("timeout", f"no result within {timeout_s:g} s", timeout_s)
     seconds = time.monotonic() - start
     if done.returncode < 0:
-        name = signal.Signals(-done.returncode).name
-        return WorkerOutcome("crashed", f"crashed: {name}", seconds)
+        return WorkerOutcome("crashed", f"crashed: {signal.Signals(-done.returncode).name}",
+                             seconds)
     if done.returncode in (EXIT_RAISED, EXIT_UNAVAILABLE):
         status = "skipped" if done.returncode == EXIT_UNAVAILABLE else "crashed"
         return WorkerOutcome(status, last_reason(done.stderr), seconds)
@@ -90,3 +90,8 @@ def last_reason(stderr: bytes) -> str:
         except (ValueError, KeyError, TypeError):
             continue
     return lines[-1][:400] if lines else "no message"
+
+
+def how_it_ended(code: int) -> str:
+    """A worker's exit status in words: 'crashed (SIGSEGV)' or 'exited with status N'."""
+    return f"crashed ({signal.Signals(-code).name})" if code < 0 else f"exited with status {code}"
