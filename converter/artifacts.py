@@ -145,7 +145,8 @@ class Artifact:
     """One exported file.
 
     `op_counts_before` are the converter's counts before converter's own graph passes
-    (tf2onnx's output for ONNX), and `graph_passes` what each of those passes changed.
+    (tf2onnx's output for ONNX), `graph_passes` what each of those passes changed, and
+    `lowerings` which runtime-specific lowering the file uses, and why.
     """
 
     path: str
@@ -159,6 +160,7 @@ class Artifact:
     delegates: Mapping[str, Any] = field(default_factory=dict)
     op_counts_before: Mapping[str, int] = field(default_factory=dict)
     graph_passes: Mapping[str, int] = field(default_factory=dict)
+    lowerings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import numpy as np
 
 from converter.artifacts import Artifact, ModelGraph
 from converter.export.onnx import to_onnx
-from converter.export.onnx_graph import optimize
+from converter.export.onnx_graph import lowerings, optimize
 from converter.export.op_counts import onnx_op_counts, tflite_op_counts
 from converter.export.signature import serving_function
 from converter.export.tflite import to_tflite
@@ -46,7 +46,8 @@ def export(
         (stage / name).write_bytes(data)
         artifacts.append(Artifact(name, fmt, precision, len(data),
                                   hashlib.sha256(data).hexdigest(), counts, names, ordered,
-                                  op_counts_before=before or {}, graph_passes=passes or {}))
+                                  op_counts_before=before or {}, graph_passes=passes or {},
+                                  lowerings=lowerings(passes or {})))
 
     if "tflite" in options.to:
         function = serving_function(models["tflite"], specs, outputs)

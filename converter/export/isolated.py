@@ -49,6 +49,7 @@ def export_isolated(
     if "error" in answer:
         raise from_record(answer)
     artifacts = [Artifact(**{**a, "input_names": tuple(a["input_names"]),
-                             "output_names": tuple(a["output_names"])})
+                             "output_names": tuple(a["output_names"]),
+                             "lowerings": tuple(a.get("lowerings", ()))})
                  for a in answer["artifacts"]]
     return artifacts, answer["unrolled"], answer["build_seconds"]

@@ -161,7 +161,8 @@ def op_tables(artifacts: Sequence[Mapping[str, Any]]) -> list[Table]:
                      for k in kinds)
         passes = ", ".join(f"{name} {n}" for name, n in sorted(a.get("graph_passes", {}).items())
                            if n)
-        title = f"Ops of {a['path']}" + (f" (graph passes: {passes})" if passes else "")
+        title = f"Ops of {a['path']}" + (f" (graph passes: {passes})" if passes else "") + "".join(
+            f". {note}" for note in a.get("lowerings", ()))
         tables.append(Table(title, ("op", "before passes", "after"), rows))
     return tables
 

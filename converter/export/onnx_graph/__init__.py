@@ -19,6 +19,7 @@ from converter.export.onnx_graph import (
     fold_pad,
     layout_chains,
     native_1d,
+    padded_rows,
     stable_names,
 )
 
@@ -45,7 +46,8 @@ def merge_duplicates(model: ir.Model) -> int:
 
 
 # The rewrites run until none changes anything (shapes inferred afresh each round: a value
-# a rewrite created has none until then); the clean-up passes run once after them.
+# a rewrite created has none until then); the clean-up passes run once after them, the
+# dynamic-length rows layout first: it plans the whole graph at once.
 REWRITES: tuple[tuple[str, Callable[[ir.Model], int]], ...] = (
     ("native_1d", native_1d.run),
     ("layout_chains", layout_chains.run),
@@ -56,11 +58,31 @@ REWRITES: tuple[tuple[str, Callable[[ir.Model], int]], ...] = (
     ("dilated_rows", dilated_rows.run),
 )
 CLEAN_UP: tuple[tuple[str, Callable[[ir.Model], int]], ...] = (
+    ("padded_rows", padded_rows.run),
     ("remove_unused", remove_unused),
     ("merge_duplicates", merge_duplicates),
     ("stable_names", stable_names.run),
 )
 MAX_ROUNDS = 4
+
+# What a pass that chose a lowering for onnxruntime did, for the report: where a lowering is
+# faster on onnxruntime than the native form, the file says which one it uses.
+LOWERINGS = {
+    "dilated_rows": "{n} dilated Conv(s) at a static length convolve rows of their dilation "
+                    "as (k, 1) Conv2Ds: onnxruntime runs them faster than native dilated "
+                    "1-D Convs (k=41 d=25 at SpliceAI's sizes: 4.1 vs 6.2 ms)",
+    "padded_rows": "{n} dilated Conv(s) at a dynamic length convolve rows of their dilation "
+                   "as (k, 1) Conv2Ds, the ops between them in the same layout: onnxruntime "
+                   "runs them faster than native dilated 1-D Convs (8 x k=41 d=25 at "
+                   "SpliceAI's sizes: 36 vs 63 ms); the input is padded at run time to a "
+                   "length every rows layout divides, and the outputs are sliced back",
+}
+
+
+def lowerings(counts: dict[str, int]) -> tuple[str, ...]:
+    """The report's sentence for each lowering a pass chose, by the pass counts."""
+    return tuple(text.format(n=counts[name]) for name, text in LOWERINGS.items()
+                 if counts.get(name))
 
 
 def optimize(data: bytes) -> tuple[bytes, dict[str, int]]:

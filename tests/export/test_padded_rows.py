@@ -1,0 +1,118 @@
+"""The dynamic-length rows layout (padded_rows) on SpliceAI-shaped graphs (no TensorFlow)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from converter.export.onnx_graph import optimize
+
+C = 32
+
+
+def residual_tower(crop: int, kernel: int = 9, channels: int = C, opset: int = 17,
+                   length: int | str = "W") -> onnx.ModelProto:
+    """x (N, W, 4) -> 1x1 conv -> [BN, Relu, conv d=4] + residual -> BN, Relu, conv d=8 ->
+    crop `crop` steps from each end -> 1x1 conv to 3 -> Softmax over channels -> (N, W', 3).
+
+    Both dilated convs are "same" ones (pads written out, as fold_pad leaves them), so they
+    read past the end: 4 * (kernel - 1) / 2 + 8 * (kernel - 1) / 2 = 48 steps for kernel 9.
+    """
+    rng = np.random.default_rng(7)
+    inits = []
+
+    def weight(name: str, shape: tuple[int, ...], scale: float = 0.1) -> str:
+        inits.append(numpy_helper.from_array(
+            (rng.standard_normal(shape) * scale).astype(np.float32), name))
+        return name
+
+    def batchnorm(x: str, out: str) -> onnx.NodeProto:
+        names = [weight(f"{out}_{p}", (channels,)) for p in ("scale", "bias", "mean")]
+        inits.append(numpy_helper.from_array(
+            rng.uniform(0.5, 1.5, channels).astype(np.float32), f"{out}_var"))
+        return helper.make_node("BatchNormalization", [x, *names, f"{out}_var"], [out])
+
+    reach4, reach8 = 4 * (kernel - 1) // 2, 8 * (kernel - 1) // 2
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 1]),
+        helper.make_node("Conv", ["t", weight("stem_w", (channels, 4, 1)),
+                                  weight("stem_b", (channels,))], ["stem"], kernel_shape=[1]),
+        batchnorm("stem", "bn1"),
+        helper.make_node("Relu", ["bn1"], ["r1"]),
+        helper.make_node("Conv", ["r1", weight("d4_w", (channels, channels, kernel))],
+                         ["d4"], kernel_shape=[kernel], dilations=[4], pads=[reach4, reach4]),
+        helper.make_node("Add", ["stem", "d4"], ["res"]),
+        batchnorm("res", "bn2"),
+        helper.make_node("Relu", ["bn2"], ["r2"]),
+        helper.make_node("Conv", ["r2", weight("d8_w", (channels, channels, kernel)),
+                                  weight("d8_b", (channels,))],
+                         ["d8"], kernel_shape=[kernel], dilations=[8], pads=[reach8, reach8]),
+    ]
+    inits += [numpy_helper.from_array(np.array([crop], np.int64), "crop_start"),
+              numpy_helper.from_array(np.array([-crop if crop else 2 ** 63 - 1], np.int64),
+                                      "crop_end"),
+              numpy_helper.from_array(np.array([2], np.int64), "crop_axis")]
+    nodes += [
+        helper.make_node("Slice", ["d8", "crop_start", "crop_end", "crop_axis"], ["cropped"]),
+        helper.make_node("Conv", ["cropped", weight("head_w", (3, channels, 1)),
+                                  weight("head_b", (3,))], ["logits"], kernel_shape=[1]),
+        helper.make_node("Softmax", ["logits"], ["p"], axis=1),
+        helper.make_node("Transpose", ["p"], ["y"], perm=[0, 2, 1]),
+    ]
+    graph = helper.make_graph(
+        nodes, "tower", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", length, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", "V", 3])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def run(data: bytes, x: np.ndarray) -> np.ndarray:
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    return session.run(None, {"x": x})[0]
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+def test_a_cropped_dilated_tower_convolves_rows_at_every_length(opset) -> None:
+    stock = residual_tower(crop=48, opset=opset).SerializeToString()
+    data, counts = optimize(stock)
+    assert counts["padded_rows"] == 2
+    ops = Counter(n.op_type for n in onnx.load_from_string(data).graph.node)
+    shape_ops = {"Shape": 1, "Sub": 2, "Mod": 1, "Concat": 1, "Pad": 1, "Slice": 2}
+    if opset < 15:  # Shape takes no start/end before opset 15: a Gather picks the length
+        shape_ops["Gather"] = 1
+    # flat -> rows of 4 for the conv and for the residual, rows of 4 -> 8, rows -> flat
+    assert ops == Counter({"Conv": 4, "BatchNormalization": 2, "Relu": 2, "Add": 1,
+                           "Softmax": 1, "Transpose": 2, "Reshape": 4, **shape_ops})
+    rows_convs = [n for n in onnx.load_from_string(data).graph.node
+                  if n.op_type == "Conv" and len(n.attribute) and any(
+                      a.name == "kernel_shape" and list(a.ints) == [9, 1] for a in n.attribute)]
+    assert len(rows_convs) == 2
+    rng = np.random.default_rng(1)
+    for length in (97, 104, 120, 131, 203):  # multiples of 8 and not: the pad makes them so
+        x = rng.uniform(-2, 2, (2, length, 4)).astype(np.float32)
+        expected = run(stock, x)
+        got = run(data, x)
+        assert got.shape == expected.shape == (2, length - 96, 3)
+        np.testing.assert_allclose(got, expected, atol=2e-6, rtol=1e-5)
+
+
+def test_padding_that_would_change_an_output_is_not_applied() -> None:
+    # 40 of the 48 steps the convs read past the end are cropped: 8 would see the pad
+    data, counts = optimize(residual_tower(crop=40).SerializeToString())
+    assert counts["padded_rows"] == 0
+    ops = Counter(n.op_type for n in onnx.load_from_string(data).graph.node)
+    assert "Pad" not in ops and "Reshape" not in ops and ops["Conv"] == 4
+
+
+@pytest.mark.parametrize(("why", "tower"), [
+    ("too little work per step", lambda: residual_tower(crop=48, channels=8)),
+    ("static length: dilated_rows pads it statically", lambda: residual_tower(48, length=200)),
+    ("opset 11", lambda: residual_tower(crop=48, opset=11)),
+])
+def test_the_native_convs_stay_where_rows_do_not_pay(why, tower) -> None:
+    _, counts = optimize(tower().SerializeToString())
+    assert counts["padded_rows"] == 0, why
