@@ -36,6 +36,7 @@ def convert(
     from converter.export.isolated import export_isolated
     from converter.io_layout import with_channels_last_io
     from converter.static_shape import with_static_shape
+    from converter.valid_windows import with_valid_windows
     from converter.verify import verify
     from converter.verify.delegates import with_delegate_checks
 
@@ -57,10 +58,13 @@ def convert(
                 graph, record = with_static_shape(graph, options.static_batch,
                                                   options.static_length)
                 passes.append(record)
+            # the files compute only what outputs read; parity runs the graph as normalised
+            windowed, record = with_valid_windows(graph)
+            passes += [record] if record.modified else []
         inputs = (reference_file, options.arch, options.inputs, options.calibration)
         with staging(options.output_dir, inputs) as stage:
             with timed(timings, "export", listener):  # build + export, in a worker process
-                exported, unrolled, timings["build"] = export_isolated(graph, stage, stem,
+                exported, unrolled, timings["build"] = export_isolated(windowed, stage, stem,
                                                                        options)
                 artifacts = with_delegate_checks(exported, stage)
             if unrolled:

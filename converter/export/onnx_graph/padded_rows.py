@@ -2,45 +2,35 @@
 
 Given: onnxruntime runs a dilated 1-D Conv through its generic kernel. Measured here on
 chains of 8 Conv+Relu at SpliceAI's sizes (32 channels, length 15,000, 2 threads): k=41 d=25
-takes 62.8 ms as native 1-D Convs and 36.2 ms as Conv2Ds over rows of 25; k=21 d=10 34.8 ->
-24.4 ms; k=11 d=4 18.7 -> 16.1 ms; undilated k=11 is faster native (18.4 vs 25.4). The
-static-length pass (dilated_rows) pads each conv to whole rows; at a dynamic length that
-would take shape arithmetic around every conv.
+takes 62.8 ms as native 1-D Convs and 36.5 ms as (k, 1) Conv2Ds over rows of 25; k=21 d=10
+34.8 -> 17.9 ms and k=11 d=4 18.7 -> 9.9 ms with the phases as rows (rows_plan); undilated
+k=11 is faster native. The static-length pass (dilated_rows) pads each conv to whole rows;
+at a dynamic length that would take shape arithmetic around every conv.
 Result: where padding the input's end changes no output (tail_padding), the input is padded
-once at run time to a length that every rows layout divides. Each Conv with dilation >=
-MIN_DILATION (and MIN_MACS of work per step) becomes a (k, 1) Conv over rows (N, C, L/d, d)
-of its dilation, whose columns are the dilation's phases; the ops between such convs
-(elementwise, per-channel, 1x1 convs, crops of whole rows, Concat of channels) compute in
-the rows layout of their widest input, so a Reshape stands only where the layout changes.
-Every output is sliced back to its true length. The pad costs 5 nodes, each output's slice
-2.
+once at run time to a length that every layout divides, each dilated conv (rows_plan says
+which: dilation >= 4, enough work per step) convolves rows of its dilation without
+dilation, the ops between such convs compute in the same layout, a Reshape (and a Transpose
+into or out of phases) stands only where the layout changes, and every output is sliced
+back to its true length: 4 nodes pad the input, 2 slice each output.
 """
 
 from __future__ import annotations
-
-import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import onnx_ir as ir
 
 from converter.export.onnx_graph import tail_padding
-from converter.export.onnx_graph.layout import constant, initializer, int_list, is_op, opset
-from converter.export.onnx_graph.tail_padding import BINARY, UNARY, Track, Tracking
-
-MIN_DILATION = 4
-# Multiply-adds per output step below which a conv stays native: the TCN sample's 16x16x3
-# convs ran 15% slower in rows (0.216 vs 0.188 ms at length 2,000), the pad's fixed cost
-# outweighing the kernel's gain; SpliceAI's smallest dilated conv has 32x32x11.
-MIN_MACS = 8192
-
-
-@dataclass
-class Plan:
-    """The rows width each rewritten node computes in; values absent from `layouts` are flat."""
-
-    nodes: dict[ir.Node, int] = field(default_factory=dict)
-    layouts: dict[ir.Value, int] = field(default_factory=dict)
+from converter.export.onnx_graph.layout import constant, initializer, is_op, opset
+from converter.export.onnx_graph.rows_plan import (
+    FLAT,
+    Plan,
+    common_residue,
+    conv_layout,
+    conv_pads,
+    make_plan,
+    whole_rows,
+)
+from converter.export.onnx_graph.tail_padding import BINARY, Track, Tracking
 
 
 def run(model: ir.Model) -> int:
@@ -53,10 +43,8 @@ def run(model: ir.Model) -> int:
         return 0
     plan = make_plan(graph, tracking)
     residue = common_residue(plan, tracking)
-    if residue is None:
-        return 0
-    rows = sum(1 for node, width in plan.nodes.items() if rows_width(node, tracking) == width)
-    if not rows:
+    rows = sum(1 for node, layout in plan.nodes.items() if conv_layout(node, tracking) == layout)
+    if residue is None or not rows:
         return 0
     outputs = [(v.shape, v.dtype, tracking.tracks.get(v)) for v in graph.outputs]
     Rewriter(graph, plan, tracking).apply()
@@ -68,116 +56,8 @@ def run(model: ir.Model) -> int:
     return rows
 
 
-def rows_width(node: ir.Node, tracking: Tracking) -> int | None:
-    """The dilation of a Conv this pass turns into a rows conv, else None."""
-    if not is_op(node, "Conv") or not carries_sequence(node.inputs[0], tracking):
-        return None
-    kernel = constant(node.inputs[1]) if len(node.inputs) > 1 else None
-    dilation = node.attributes.get_ints("dilations", [1])[0]
-    if kernel is None or kernel.ndim != 3 or dilation < MIN_DILATION or kernel.size < MIN_MACS:
-        return None
-    if list(node.attributes.get_ints("strides", [1])) != [1]:
-        return None
-    left, right = conv_pads(node, (kernel.shape[2] - 1) * dilation)
-    return dilation if left % dilation == 0 and right % dilation == 0 else None
-
-
-def conv_pads(node: ir.Node, reach: int) -> tuple[int, int]:
-    """A 1-D Conv's (left, right) padding, whichever way it is written."""
-    auto_pad = node.attributes.get_string("auto_pad", "NOTSET")
-    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        small, large = reach // 2, reach - reach // 2
-        return (small, large) if auto_pad == "SAME_UPPER" else (large, small)
-    if auto_pad == "VALID":
-        return 0, 0
-    left, right = node.attributes.get_ints("pads", [0, 0])
-    return int(left), int(right)
-
-
-def carries_sequence(value: ir.Value | None, tracking: Tracking) -> bool:
-    """Whether a value is an (N, C, L) tensor whose L is the input's length."""
-    found = tracking.tracks.get(value) if value is not None else None
-    return found is not None and found.axis == 2 and value is not None and (
-        value.shape is not None and len(value.shape) == 3)
-
-
-def make_plan(graph: ir.Graph, tracking: Tracking) -> Plan:
-    """Rows convs in their width; layout-free ops in the widest width among their inputs."""
-    plan = Plan()
-    for node in graph:
-        width = rows_width(node, tracking)
-        if width is None:
-            widths = sorted({plan.layouts[v] for v in node.inputs if v in plan.layouts},
-                            reverse=True)
-            width = next((w for w in widths if layout_free(node, w, tracking)), None)
-        if width is not None:
-            plan.nodes[node] = width
-            plan.layouts[node.outputs[0]] = width
-    return plan
-
-
-def layout_free(node: ir.Node, width: int, tracking: Tracking) -> bool:
-    """Whether a node computes the same in rows of `width` as on the flat sequence."""
-    if not carries_sequence(node.outputs[0], tracking):
-        return False
-    operands = [v for v in node.inputs[1:] if v is not None]
-    if is_op(node, "Conv"):
-        kernel = constant(node.inputs[1]) if len(node.inputs) > 1 else None
-        return kernel is not None and kernel.shape[2:] == (1,) and conv_pads(node, 0) == (0, 0) \
-            and list(node.attributes.get_ints("strides", [1])) == [1]
-    if is_op(node, "Slice"):
-        return whole_rows(node, width) is not None
-    if is_op(node, "Softmax", "LogSoftmax", "Concat"):
-        return node.attributes.get_int("axis", -1 if node.op_type != "Concat" else 0) % 3 == 1
-    if is_op(node, *BINARY):
-        operands = list(node.inputs)
-    elif not is_op(node, *UNARY) or is_op(node, "Cast"):
-        return False
-    return all(v is not None and (v in tracking.tracks or constant(v) is not None)
-               for v in operands)
-
-
-def whole_rows(node: ir.Node, width: int) -> tuple[list[int], list[int], list[int]] | None:
-    """A Slice's starts, ends and axes in rows of `width`, if it crops the length by rows."""
-    starts, ends = int_list(node, "starts", 1), int_list(node, "ends", 2)
-    axes = int_list(node, "axes", 3) or list(range(len(starts or [])))
-    steps = int_list(node, "steps", 4) or [1] * len(axes)
-    if starts is None or ends is None or any(s != 1 for s in steps):
-        return None
-    new_ends = []
-    for axis, start, end in zip(axes, starts, ends, strict=True):
-        if axis % 3 != 2:
-            new_ends.append(end)
-        elif start % width or (end < tail_padding.TO_THE_END and end % width):
-            return None
-        else:
-            new_ends.append(end if end >= tail_padding.TO_THE_END else end // width)
-    new_starts = [s // width if a % 3 == 2 else s for a, s in zip(axes, starts, strict=True)]
-    return new_starts, new_ends, [a % 3 for a in axes]
-
-
-def common_residue(plan: Plan, tracking: Tracking) -> tuple[int, int] | None:
-    """(c, M): padded input lengths = c mod M make every rows value a whole number of rows.
-
-    A value in rows of d is `shrink` shorter than the input, so the padded input length must
-    be = shrink (mod d), for every such value; None when no length satisfies them all.
-    """
-    wanted: dict[int, int] = {}
-    for node, width in plan.nodes.items():
-        for value in (*node.inputs, *node.outputs):
-            found = tracking.tracks.get(value) if value is not None else None
-            if found is None:
-                continue
-            if wanted.setdefault(width, found.shrink % width) != found.shrink % width:
-                return None
-    modulus = math.lcm(*wanted) if wanted else 1
-    residue = next((c for c in range(modulus)
-                    if all(c % d == r for d, r in wanted.items())), None)
-    return None if residue is None else (residue, modulus)
-
-
 class Rewriter:
-    """Applies a plan: rows convs, layout-free nodes in rows, Reshapes where layouts change."""
+    """Applies a plan: convs and layout-free nodes in their layouts, conversions between."""
 
     def __init__(self, graph: ir.Graph, plan: Plan, tracking: Tracking) -> None:
         self.graph, self.plan, self.tracks = graph, plan, tracking.tracks
@@ -186,82 +66,100 @@ class Rewriter:
     def apply(self) -> None:
         """Rewrite every node of the plan; give flat tensors to every other reader."""
         for node in list(self.graph):
-            width = self.plan.nodes.get(node)
-            if width is None:
+            layout = self.plan.nodes.get(node)
+            if layout is None:
                 for index, value in enumerate(node.inputs):
-                    if value is not None and self.plan.layouts.get(value):
-                        node.replace_input_with(index, self.layout(value, 0))
+                    if value is not None and self.plan.of(value) != FLAT:
+                        node.replace_input_with(index, self.layout(value, FLAT))
             elif is_op(node, "Conv"):
-                self.conv(node, width)
+                self.conv(node, layout)
             else:
-                self.in_rows(node, width)
+                self.in_layout(node, layout)
         for index, value in enumerate(self.graph.outputs):
-            if self.plan.layouts.get(value):
-                flat, name = self.layout(value, 0), value.name
+            if self.plan.of(value) != FLAT:
+                flat, name = self.layout(value, FLAT), value.name
                 value.name = f"{name}_rows"
                 flat.name = name
                 self.graph.outputs[index] = flat
 
-    def layout(self, value: ir.Value, width: int) -> ir.Value:
-        """`value` in rows of `width` (0: flat), reshaped once however many readers want it."""
-        if self.plan.layouts.get(value, 0) == width:
+    def layout(self, value: ir.Value, layout: int) -> ir.Value:
+        """`value` in `layout`, converted once however many readers want it so."""
+        source = self.plan.of(value)
+        if source == layout:
             return value
-        key = (value, width)
+        key = (value, layout)
         if key not in self.converted:
-            shape = [0, 0, -1, width] if width else [0, 0, -1]
-            target = initializer(self.graph, f"{value.name}_as_{width or 'flat'}",
-                                 np.array(shape, np.int64))
-            reshape = ir.node("Reshape", [value, target])
+            nodes, current = [], value
+            if source < 0:
+                nodes.append(ir.node("Transpose", [current], {"perm": [0, 1, 3, 2]}))
+                current = nodes[-1].outputs[0]
+            if abs(source) != abs(layout):
+                shape = [0, 0, -1, abs(layout)] if layout else [0, 0, -1]
+                target = initializer(self.graph, f"{value.name}_as_{abs(layout) or 'flat'}",
+                                     np.array(shape, np.int64))
+                nodes.append(ir.node("Reshape", [current, target]))
+                current = nodes[-1].outputs[0]
+            if layout < 0:
+                nodes.append(ir.node("Transpose", [current], {"perm": [0, 1, 3, 2]}))
+            for node in nodes:
+                node.outputs[0].dtype = value.dtype
             producer = value.producer()
             if producer is None:
-                self.graph.insert_before(self.graph[0], reshape)
+                self.graph.insert_before(self.graph[0], nodes)
             else:
-                self.graph.insert_after(producer, reshape)
-            reshape.outputs[0].dtype = value.dtype
-            self.converted[key] = reshape.outputs[0]
-            self.plan.layouts[reshape.outputs[0]] = width
+                self.graph.insert_after(producer, nodes)
+            self.converted[key] = nodes[-1].outputs[0]
+            self.plan.layouts[nodes[-1].outputs[0]] = layout
         return self.converted[key]
 
-    def conv(self, node: ir.Node, width: int) -> None:
-        """A 1-D Conv (dilated, or 1x1) as a Conv over rows of `width`: (k, 1) kernel."""
+    def conv(self, node: ir.Node, layout: int) -> None:
+        """A 1-D Conv (dilated, or 1x1) over rows: a (k, 1) kernel, or (1, k) over phases."""
         kernel = constant(node.inputs[1])
         assert kernel is not None
         dilation = node.attributes.get_ints("dilations", [1])[0]
         left, right = conv_pads(node, (kernel.shape[2] - 1) * dilation)
+        width, size = abs(layout), int(kernel.shape[2])
         name = node.outputs[0].name or "conv"
-        weights = initializer(self.graph, f"{name}_rows_kernel", kernel[:, :, :, None])
-        attributes = {"kernel_shape": [int(kernel.shape[2]), 1],
-                      "pads": [left // width, 0, right // width, 0],
-                      "group": node.attributes.get_int("group", 1)}
-        rows = ir.node("Conv", [self.layout(node.inputs[0], width), weights, *node.inputs[2:]],
-                       attributes)
+        if layout > 0:
+            shaped, kernel_shape = kernel[:, :, :, None], [size, 1]
+            pads = [left // width, 0, right // width, 0]
+        else:
+            shaped, kernel_shape = kernel[:, :, None, :], [1, size]
+            pads = [0, left // width, 0, right // width]
+        weights = initializer(self.graph, f"{name}_rows_kernel", shaped)
+        rows = ir.node("Conv", [self.layout(node.inputs[0], layout), weights, *node.inputs[2:]],
+                       {"kernel_shape": kernel_shape, "pads": pads,
+                        "group": node.attributes.get_int("group", 1)})
         self.graph.insert_before(node, rows)
         output = node.outputs[0]
         output.name = f"{name}_flat"
         output.replace_all_uses_with(rows.outputs[0], replace_graph_outputs=True)
         rows.outputs[0].name, rows.outputs[0].dtype = name, output.dtype
-        self.plan.layouts[rows.outputs[0]] = width
+        self.plan.layouts[rows.outputs[0]] = layout
         self.graph.remove(node, safe=True)
 
-    def in_rows(self, node: ir.Node, width: int) -> None:
-        """A layout-free node reading rows: its constants and crop bounds follow the layout."""
+    def in_layout(self, node: ir.Node, layout: int) -> None:
+        """A layout-free node: its sequence inputs, constants and crop bounds follow `layout`."""
         for index, value in enumerate(node.inputs):
             if value is None:
                 continue
             if value in self.plan.layouts or value in self.tracks:
-                node.replace_input_with(index, self.layout(value, width))
+                node.replace_input_with(index, self.layout(value, layout))
             elif is_op(node, *BINARY, "PRelu"):
                 array = constant(value)
                 if array is not None and array.ndim >= 2:
                     node.replace_input_with(index, initializer(
                         self.graph, f"{value.name}_rows", array[..., None]))
         if is_op(node, "Slice"):
-            bounds = whole_rows(node, width)
+            bounds = whole_rows(node, abs(layout))
             assert bounds is not None
-            for index, numbers in zip((1, 2, 3), bounds, strict=True):
+            starts, ends, axes = bounds
+            if layout < 0:  # the length runs along the last axis in phases
+                axes = [3 if axis == 2 else axis for axis in axes]
+            for index, numbers in zip((1, 2, 3), (starts, ends, axes), strict=True):
                 node.replace_input_with(index, initializer(
-                    self.graph, f"{node.outputs[0].name}_rows_bounds", np.array(numbers,
-                                                                             np.int64)))
+                    self.graph, f"{node.outputs[0].name}_rows_bounds",
+                    np.array(numbers, np.int64)))
         node.outputs[0].shape = None
 
 
@@ -276,12 +174,13 @@ def pad_input(graph: ir.Graph, tracking: Tracking, residue: int, modulus: int,
     if version < 15:
         nodes.append(ir.node("Gather", [shape.outputs[0], int64s(graph, "length_axis", [axis])]))
     length = nodes[-1].outputs[0]
-    nodes.append(ir.node("Sub", [int64s(graph, "rows_residue", [residue]), length]))
-    nodes.append(ir.node("Mod", [nodes[-1].outputs[0], int64s(graph, "rows_modulus", [modulus])]))
-    parts = [int64s(graph, "pads_before", [0] * (rank + axis)), nodes[-1].outputs[0]]
-    if rank - axis - 1:
-        parts.append(int64s(graph, "pads_after", [0] * (rank - axis - 1)))
-    nodes.append(ir.node("Concat", parts, {"axis": 0}))
+    # pads = (residue - L) mod modulus at the length's end entry; the other entries are
+    # (0 - L) mod 1 = 0: one Sub and one Mod give the whole pads vector.
+    position = rank + axis
+    residues = [residue if i == position else 0 for i in range(2 * rank)]
+    moduli = [modulus if i == position else 1 for i in range(2 * rank)]
+    nodes.append(ir.node("Sub", [int64s(graph, "rows_residue", residues), length]))
+    nodes.append(ir.node("Mod", [nodes[-1].outputs[0], int64s(graph, "rows_modulus", moduli)]))
     nodes.append(ir.node("Pad", [source, nodes[-1].outputs[0]]))
     padded = nodes[-1].outputs[0]
     padded.name = f"{source.name}_padded"

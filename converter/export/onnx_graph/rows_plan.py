@@ -1,0 +1,266 @@
+"""Which layout each node of a dynamic-length graph computes in, for padded_rows.
+
+A layout is an int: FLAT (0) is the graph's own (N, C, L); d > 0 is rows of d, (N, C, L/d,
+d), whose columns are the phases of dilation d, so a conv of dilation d is a (k, 1) conv
+down the rows; -d is the same split with the phases as rows, (N, C, d, L/d), a (1, k) conv
+along them. onnxruntime prefers the long axis last: measured on chains of 8 Conv+Relu (32
+channels, length 15,000, 2 threads), k=11 d=4 takes 15.3 ms in rows and 9.9 ms in phases,
+k=21 d=10 24.4 and 17.9 ms, but k=41 d=25 36.5 and 40.2 ms: below PHASES_BELOW the phases
+layout is used. Dilated convs fix their node's layout; the ops between them (elementwise,
+per-channel, 1x1 convs, crops of whole rows, Concat of channels) take the layout of their
+widest input, then chains of them move wherever that leaves fewer Reshape/Transpose nodes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import onnx_ir as ir
+
+from converter.export.onnx_graph import tail_padding
+from converter.export.onnx_graph.layout import constant, int_list, is_op
+from converter.export.onnx_graph.tail_padding import BINARY, UNARY, Tracking
+
+FLAT = 0
+MIN_DILATION = 4
+PHASES_BELOW = 16
+# Multiply-adds per output step below which a conv stays native: the TCN sample's 16x16x3
+# convs ran 15% slower in rows (0.216 vs 0.188 ms at length 2,000), the pad's fixed cost
+# outweighing the kernel's gain; SpliceAI's smallest dilated conv has 32x32x11.
+MIN_MACS = 8192
+
+
+@dataclass
+class Plan:
+    """The layout of every node and value not computed flat."""
+
+    nodes: dict[ir.Node, int] = field(default_factory=dict)
+    layouts: dict[ir.Value, int] = field(default_factory=dict)
+
+    def of(self, value: ir.Value) -> int:
+        """A value's layout."""
+        return self.layouts.get(value, FLAT)
+
+    def place(self, node: ir.Node, layout: int) -> None:
+        """Compute `node` (and so its output) in `layout`."""
+        self.nodes.pop(node, None)
+        self.layouts.pop(node.outputs[0], None)
+        if layout != FLAT:
+            self.nodes[node] = layout
+            self.layouts[node.outputs[0]] = layout
+
+
+def conversion_cost(source: int, target: int) -> int:
+    """How many nodes turn `source` into `target`.
+
+    A Transpose out of phases, a Reshape if the width changes, a Transpose into phases.
+    """
+    if source == target:
+        return 0
+    return (source < 0) + (abs(source) != abs(target)) + (target < 0)
+
+
+def make_plan(graph: ir.Graph, tracking: Tracking) -> Plan:
+    """Dilated convs in their layout, the rest as the module docstring says."""
+    plan = Plan()
+    for node in graph:
+        layout = conv_layout(node, tracking)
+        if layout is None:
+            ins = sorted({plan.of(v) for v in node.inputs if v is not None} - {FLAT},
+                         key=abs, reverse=True)
+            layout = next((x for x in ins if layout_free(node, x, tracking)), None)
+        if layout is not None:
+            plan.place(node, layout)
+    settle(graph, plan, tracking)
+    return plan
+
+
+MAX_ROUNDS = 8
+
+
+def settle(graph: ir.Graph, plan: Plan, tracking: Tracking) -> None:
+    """Move chains of layout-free nodes wherever that leaves fewer conversion nodes.
+
+    A chain is a node with the nodes that only it reads (upstream) or that alone read it
+    (downstream): a residual unit's BN and Relu move into the layout of the conv they feed,
+    so the unit's input is converted once for them and for the residual Add; a skip
+    accumulator's Adds move to the layout of the output they end in.
+    """
+    movable = [n for n in graph if conv_layout(n, tracking) is None and len(n.outputs) == 1
+               and carries_sequence(n.outputs[0], tracking)]
+    for _ in range(MAX_ROUNDS):
+        improved = False
+        for node in movable:
+            for chain, pull in ((downstream(node, movable), False),
+                                (upstream(node, movable, tracking), True)):
+                layouts = sorted({FLAT, *plan.nodes.values()})
+                best = min(layouts, key=lambda x: chain_cost(chain, x, plan, tracking))
+                now = chain_cost(chain, None, plan, tracking)
+                # A tie that pulls the layout its readers compute in up the chain lets the
+                # chain's siblings share one conversion later (a residual unit's BN and the
+                # crop of its shortcut both read the unit's input).
+                wanted = read_as(chain[0], plan) if pull else None
+                if wanted not in (None, FLAT, plan.nodes.get(chain[0], FLAT)) and (
+                        chain_cost(chain, wanted, plan, tracking) == now):
+                    best = wanted
+                elif chain_cost(chain, best, plan, tracking) >= now:
+                    continue
+                for member in chain:
+                    plan.place(member, best)
+                improved = True
+        if not improved:
+            return
+
+
+def read_as(node: ir.Node, plan: Plan) -> int | None:
+    """The one layout every reader of a node's output computes in, if they agree on one."""
+    output = node.outputs[0]
+    wanted = {plan.nodes.get(user, FLAT) for user in output.consumers()}
+    if output.is_graph_output():
+        wanted.add(FLAT)
+    return wanted.pop() if len(wanted) == 1 else None
+
+
+def downstream(node: ir.Node, movable: list[ir.Node]) -> list[ir.Node]:
+    """`node` and the chain of nodes each of which alone reads the one before."""
+    chain = [node]
+    while len(readers := chain[-1].outputs[0].consumers()) == 1 and (
+            not chain[-1].outputs[0].is_graph_output()) and readers[0] in movable and (
+            readers[0] not in chain):
+        chain.append(readers[0])
+    return chain
+
+
+def upstream(node: ir.Node, movable: list[ir.Node], tracking: Tracking) -> list[ir.Node]:
+    """`node` and the chain of nodes each of which only the one after it reads."""
+    chain = [node]
+    while True:
+        sources = [v for v in chain[-1].inputs if v is not None and v in tracking.tracks]
+        producer = sources[0].producer() if len(sources) == 1 else None
+        if producer is None or producer not in movable or producer in chain or len(
+                sources[0].consumers()) != 1 or sources[0].is_graph_output():
+            return chain
+        chain.append(producer)
+
+
+def chain_cost(chain: list[ir.Node], layout: int | None, plan: Plan,
+               tracking: Tracking) -> float:
+    """Conversion nodes around the chain's values with the chain in `layout` (None: as now)."""
+    if layout not in (None, FLAT) and not all(layout_free(n, layout, tracking) for n in chain):
+        return float("inf")
+    saved = {n: plan.nodes.get(n, FLAT) for n in chain}
+    if layout is not None:
+        for member in chain:
+            plan.place(member, layout)
+    values = {v for n in chain for v in (*n.inputs, n.outputs[0])
+              if v is not None and (v in tracking.tracks or v in plan.layouts)}
+    total = sum(value_cost(v, plan) for v in values)
+    for member, before in saved.items():
+        plan.place(member, before)
+    return total
+
+
+def value_cost(value: ir.Value, plan: Plan) -> int:
+    """Nodes converting `value` into the layouts its readers compute in."""
+    wanted = {plan.nodes.get(user, FLAT) for user in value.consumers()}
+    if value.is_graph_output():
+        wanted.add(FLAT)
+    return sum(conversion_cost(plan.of(value), layout) for layout in wanted)
+
+
+def conv_layout(node: ir.Node, tracking: Tracking) -> int | None:
+    """The layout a dilated Conv convolves in (rows or phases of its dilation), else None."""
+    if not is_op(node, "Conv") or not carries_sequence(node.inputs[0], tracking):
+        return None
+    kernel = constant(node.inputs[1]) if len(node.inputs) > 1 else None
+    dilation = node.attributes.get_ints("dilations", [1])[0]
+    if kernel is None or kernel.ndim != 3 or dilation < MIN_DILATION or kernel.size < MIN_MACS:
+        return None
+    if list(node.attributes.get_ints("strides", [1])) != [1]:
+        return None
+    left, right = conv_pads(node, (kernel.shape[2] - 1) * dilation)
+    if left % dilation or right % dilation:
+        return None
+    return -dilation if dilation < PHASES_BELOW else dilation
+
+
+def conv_pads(node: ir.Node, reach: int) -> tuple[int, int]:
+    """A 1-D Conv's (left, right) padding, whichever way it is written."""
+    auto_pad = node.attributes.get_string("auto_pad", "NOTSET")
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        small, large = reach // 2, reach - reach // 2
+        return (small, large) if auto_pad == "SAME_UPPER" else (large, small)
+    if auto_pad == "VALID":
+        return 0, 0
+    left, right = node.attributes.get_ints("pads", [0, 0])
+    return int(left), int(right)
+
+
+def carries_sequence(value: ir.Value | None, tracking: Tracking) -> bool:
+    """Whether a value is an (N, C, L) tensor whose L is the input's length."""
+    found = tracking.tracks.get(value) if value is not None else None
+    return found is not None and found.axis == 2 and value is not None and (
+        value.shape is not None and len(value.shape) == 3)
+
+
+def layout_free(node: ir.Node, layout: int, tracking: Tracking) -> bool:
+    """Whether a node computes the same in `layout` as on the flat sequence."""
+    if not carries_sequence(node.outputs[0], tracking):
+        return False
+    operands = [v for v in node.inputs[1:] if v is not None]
+    if is_op(node, "Conv"):
+        kernel = constant(node.inputs[1]) if len(node.inputs) > 1 else None
+        return kernel is not None and kernel.shape[2:] == (1,) and conv_pads(node, 0) == (0, 0) \
+            and list(node.attributes.get_ints("strides", [1])) == [1]
+    if is_op(node, "Slice"):
+        return whole_rows(node, abs(layout)) is not None
+    if is_op(node, "Softmax", "LogSoftmax", "Concat"):
+        return node.attributes.get_int("axis", -1 if node.op_type != "Concat" else 0) % 3 == 1
+    if is_op(node, *BINARY):
+        operands = list(node.inputs)
+    elif not is_op(node, *UNARY) or is_op(node, "Cast"):
+        return False
+    return all(v is not None and (v in tracking.tracks or constant(v) is not None)
+               for v in operands)
+
+
+def whole_rows(node: ir.Node, width: int) -> tuple[list[int], list[int], list[int]] | None:
+    """A Slice's starts, ends and axes counted in rows of `width`, if it crops whole rows."""
+    starts, ends = int_list(node, "starts", 1), int_list(node, "ends", 2)
+    axes = int_list(node, "axes", 3) or list(range(len(starts or [])))
+    steps = int_list(node, "steps", 4) or [1] * len(axes)
+    if starts is None or ends is None or any(s != 1 for s in steps):
+        return None
+    new_ends = []
+    for axis, start, end in zip(axes, starts, ends, strict=True):
+        if axis % 3 != 2:
+            new_ends.append(end)
+        elif start % width or (end < tail_padding.TO_THE_END and end % width):
+            return None
+        else:
+            new_ends.append(end if end >= tail_padding.TO_THE_END else end // width)
+    new_starts = [s // width if a % 3 == 2 else s for a, s in zip(axes, starts, strict=True)]
+    return new_starts, new_ends, [a % 3 for a in axes]
+
+
+def common_residue(plan: Plan, tracking: Tracking) -> tuple[int, int] | None:
+    """(c, M): padded input lengths = c mod M split every value into whole rows of its layout.
+
+    A value in rows (or phases) of d is `shrink` shorter than the input, so the padded input
+    length must be = shrink (mod d), for every such value, and for every value converted to
+    a node's layout; None when no length satisfies them all.
+    """
+    wanted: dict[int, int] = {}
+    for node, layout in plan.nodes.items():
+        width = abs(layout)
+        for value in (*node.inputs, *node.outputs):
+            found = tracking.tracks.get(value) if value is not None else None
+            if found is None:
+                continue
+            if wanted.setdefault(width, found.shrink % width) != found.shrink % width:
+                return None
+    modulus = math.lcm(*wanted) if wanted else 1
+    residue = next((c for c in range(modulus)
+                    if all(c % d == r for d, r in wanted.items())), None)
+    return None if residue is None else (residue, modulus)
