@@ -24,6 +24,7 @@ from converter.errors import EXIT_MODEL_ERROR
 from converter.options import (
     DEFAULT_RUNTIMES,
     IO_LAYOUTS,
+    ONNX_LOWERINGS,
     PRECISIONS,
     SOURCE_BACKENDS,
     TARGETS,
@@ -54,6 +55,9 @@ def main() -> None:
 @click.option("--precision", multiple=True, type=click.Choice(PRECISIONS), default=("fp32",),
               show_default=True, help="TFLite precision; repeat for several.")
 @click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset (9-18).")
+@click.option("--onnx-lowering", type=click.Choice(ONNX_LOWERINGS), default="onnxruntime",
+              show_default=True, help="ONNX convs in the form onnxruntime runs fastest, or "
+                                      "native 1-D Convs throughout (other runtimes).")
 @click.option("--calibration", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               default=None, help=".npz that full int8 calibrates on [default: parity inputs].")
 @click.option("--static-shape", is_flag=True,

@@ -19,6 +19,9 @@ SOURCE_BACKENDS = ("tensorflow", "theano")
 # tf2onnx 1.17 writes opsets 9 to 18 (tf2onnx.constants.OPSET_TO_IR_VERSION, minus <9).
 OPSETS = tuple(range(9, 19))
 IO_LAYOUTS = ("source", "channels_last")
+# How ONNX convolutions are lowered: the form onnxruntime runs fastest (Conv2Ds at a dynamic
+# length, rows for wide dilations), or native 1-D Convs throughout (other ONNX runtimes).
+ONNX_LOWERINGS = ("onnxruntime", "native")
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class ConvertOptions:
         to: export targets, any of TARGETS.
         precision: TFLite precisions, any of PRECISIONS (one file each).
         opset: ONNX opset handed to tf2onnx (OPSETS).
+        onnx_lowering: ONNX_LOWERINGS: convolutions in the form onnxruntime runs fastest,
+            or native 1-D Convs throughout.
         calibration: an .npz full int8 calibrates on; None calibrates on the parity inputs.
         static_shape: fix the batch axis to `static_batch` and every dynamic length to
             `static_length`, for delegates that need static tensors.
@@ -55,6 +60,7 @@ class ConvertOptions:
     to: tuple[str, ...] = TARGETS
     precision: tuple[str, ...] = ("fp32",)
     opset: int = 17
+    onnx_lowering: str = "onnxruntime"
     runtimes: tuple[str, ...] = ()
     inputs: Path | None = None
     seed: int = 0
@@ -95,6 +101,9 @@ class ConvertOptions:
         if self.opset not in OPSETS:
             raise UsageError(f"--opset must be between {OPSETS[0]} and {OPSETS[-1]} (what "
                              f"tf2onnx 1.17 writes); received {self.opset}")
+        if self.onnx_lowering not in ONNX_LOWERINGS:
+            raise UsageError(f"--onnx-lowering must be one of {', '.join(ONNX_LOWERINGS)}; "
+                             f"received {self.onnx_lowering!r}")
         if self.io_layout not in IO_LAYOUTS:
             raise UsageError(f"--io-layout must be one of {', '.join(IO_LAYOUTS)}; "
                              f"received {self.io_layout!r}")

@@ -59,7 +59,7 @@ def export(
     if "onnx" in options.to:
         function = serving_function(models["onnx"], specs, outputs)
         stock = to_onnx(function, specs, options.opset)
-        data, passes = optimize(stock)
+        data, passes = optimize(stock, options.onnx_lowering)
         record(f"{stem}.onnx", "onnx", "fp32", data, onnx_op_counts(data),
                onnx_op_counts(stock), passes)
     return artifacts

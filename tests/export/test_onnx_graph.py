@@ -74,7 +74,7 @@ def run(data: bytes, x: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("opset", [10, 13, 17])
 def test_conv1d_lowering_becomes_native_1d_convs_with_folded_pad_and_bias(opset) -> None:
     stock = tf2onnx_like(opset).SerializeToString()
-    data, counts = optimize(stock)
+    data, counts = optimize(stock, lowering="native")
     model = onnx.load_from_string(data)
     onnx.checker.check_model(model)
     assert [n.op_type for n in model.graph.node] == ["Transpose", "Conv", "Conv", "Relu",
@@ -89,6 +89,35 @@ def test_conv1d_lowering_becomes_native_1d_convs_with_folded_pad_and_bias(opset)
     for length in (1, 9, 40):
         x = RNG.standard_normal((2, length, 3)).astype(np.float32)
         np.testing.assert_allclose(run(data, x), run(stock, x), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+def test_for_onnxruntime_a_dynamic_length_conv_chain_runs_in_the_plane(opset) -> None:
+    stock = tf2onnx_like(opset).SerializeToString()
+    data, counts = optimize(stock)
+    model = onnx.load_from_string(data)
+    onnx.checker.check_model(model)
+    # one Reshape to (N, C, 1, L) after the input's Transpose, one back before the output's
+    assert [n.op_type for n in model.graph.node] == ["Transpose", "Reshape", "Conv", "Conv",
+                                                     "Relu", "Reshape", "Transpose"]
+    assert counts["native_1d"] == 2 and counts["conv_layouts"] == 1
+    dilated = [n for n in model.graph.node if n.op_type == "Conv"][1]
+    attributes = {a.name: list(a.ints) for a in dilated.attribute}
+    assert attributes["pads"] == [0, 4, 0, 0] and attributes["dilations"] == [1, 2]
+    weights = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    assert weights[dilated.input[1]].shape == (4, 4, 1, 3)
+    for length in (1, 9, 40):
+        x = RNG.standard_normal((2, length, 3)).astype(np.float32)
+        np.testing.assert_allclose(run(data, x), run(stock, x), rtol=1e-6, atol=1e-6)
+
+
+def test_a_file_the_passes_wrote_is_not_rewritten() -> None:
+    once, _ = optimize(tf2onnx_like(17).SerializeToString())
+    again, counts = optimize(once)
+    assert again == once and not any(counts.values())
+    native, _ = optimize(tf2onnx_like(17).SerializeToString(), lowering="native")
+    entries = {p.key: p.value for p in onnx.load_from_string(native).metadata_props}
+    assert entries == {"converter.onnx_graph": "native"}
 
 
 def test_bytes_depend_on_the_graph_not_on_generated_counters() -> None:
@@ -151,7 +180,7 @@ def test_a_batchnorm_after_a_conv_is_folded_into_its_weights() -> None:
         nodes, "conv_bn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "W", 3])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", "W", 4])], inits)
     stock = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    data, counts = optimize(stock.SerializeToString())
+    data, counts = optimize(stock.SerializeToString(), lowering="native")
     assert counts["fold_batchnorm"] == 1
     folded = onnx.load_from_string(data).graph
     assert [n.op_type for n in folded.node] == ["Transpose", "Conv", "Relu", "Transpose"]

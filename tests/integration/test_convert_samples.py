@@ -117,9 +117,14 @@ def test_graph_quality_rules(converted, load_sample, name: str) -> None:
     for node in model.graph.node:
         for value in node.input:
             readers.setdefault(value, []).append(node.op_type)
+    onnx_artifact = next(a for a in result.artifacts if a.format == "onnx")
+    lowered = onnx_artifact.graph_passes.get("conv_layouts", 0)
+    assert bool(lowered) == bool(onnx_artifact.lowerings)  # the report says which lowering
     for conv in (n for n in model.graph.node if n.op_type == "Conv"):
         weights = next(i for i in model.graph.initializer if i.name == conv.input[1])
-        assert len(weights.dims) == 3  # native 1-D
+        # native 1-D, or (for onnxruntime at a dynamic length) a Conv2D with one axis of 1
+        assert len(weights.dims) == 3 or (lowered and len(weights.dims) == 4
+                                          and 1 in weights.dims[2:])
         source = producers.get(conv.input[0])
         assert source is None or source.op_type not in ("Unsqueeze", "Pad")
         assert "Squeeze" not in readers.get(conv.output[0], [])
@@ -137,12 +142,16 @@ def test_tcn_onnx_is_one_conv_per_convolution_and_nothing_else(converted) -> Non
 
     _, out = converted["tcn.keras"]
     model = onnx.load(out / "tcn.onnx")
+    # for onnxruntime the whole chain runs as (N, C, 1, L): one Reshape in, the model's own out
     assert [n.op_type for n in model.graph.node] == [
-        "Transpose", "Conv", "Conv", "Relu", "Add", "Conv", "Relu", "Add", "Conv", "Relu", "Add",
-        "Conv", "Reshape"]
+        "Transpose", "Reshape", "Conv", "Conv", "Relu", "Add", "Conv", "Relu", "Add", "Conv",
+        "Relu", "Add", "Conv", "Reshape"]
     convs = [n for n in model.graph.node if n.op_type == "Conv"]
     pads = [next(list(a.ints) for a in n.attribute if a.name == "pads") for n in convs[1:4]]
-    assert pads == [[2, 0], [4, 0], [8, 0]]  # the causal pads, folded
+    assert pads == [[0, 2, 0, 0], [0, 4, 0, 0], [0, 8, 0, 0]]  # the causal pads, folded
+    dilations = [next(list(a.ints) for a in n.attribute if a.name == "dilations")
+                 for n in convs[1:4]]
+    assert dilations == [[1, 1], [1, 2], [1, 4]]
 
 
 def test_channels_first_converts_from_both_libraries(converted) -> None:

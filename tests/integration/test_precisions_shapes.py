@@ -58,6 +58,23 @@ def test_static_shape_fixes_batch_and_length(tmp_path) -> None:
     assert record.changes == ("series: [None, None, 3] -> [1, 64, 3]",)
 
 
+def test_the_native_onnx_lowering_keeps_1d_convs(tmp_path) -> None:
+    import onnx
+
+    from converter import convert
+
+    result = convert(sample("tcn.keras"), ConvertOptions(
+        output_dir=tmp_path, to=("onnx",), onnx_lowering="native",
+        runtimes=("ort-cpu", "onnx-reference")))
+    assert result.passed
+    model = onnx.load(tmp_path / "tcn.onnx")
+    assert [n.op_type for n in model.graph.node] == [
+        "Transpose", "Conv", "Conv", "Relu", "Add", "Conv", "Relu", "Add", "Conv", "Relu", "Add",
+        "Conv", "Reshape"]
+    assert result.artifacts[0].lowerings == ()
+    assert result.report["options"]["onnx_lowering"] == "native"
+
+
 @pytest.mark.parametrize(("length", "whiles"), [(None, 4), (12, 0)], ids=["dynamic", "static"])
 def test_recurrent_layers_are_builtin_tflite(tmp_path, length, whiles) -> None:
     # Dynamic length: one builtin WHILE per direction; static: unrolled. No Flex either way.

@@ -163,7 +163,7 @@ def test_spliceai_onnx_is_at_most_one_node_per_layer_and_a_fifth(corpus) -> None
     assert sum(onnx_file["op_counts_before"].values()) > 1.2 * layers  # tf2onnx's own
     # Every dilated conv (24) convolves rows; the one Pad rounds the input's length for them
     # at run time (no Pad before any conv: fold_pad folded those).
-    assert onnx_file["graph_passes"]["padded_rows"] == 24
+    assert onnx_file["graph_passes"]["conv_layouts"] == 24
     assert onnx_file["op_counts"]["Pad"] == 1 and "Unsqueeze" not in onnx_file["op_counts"]
     assert any("rows" in note for note in onnx_file["lowerings"])
     assert not {"SHAPE", "SPACE_TO_BATCH_ND"} & set(tflite["op_counts"])

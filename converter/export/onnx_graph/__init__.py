@@ -13,6 +13,7 @@ import onnx_ir.passes.common as common_passes
 
 from converter.export.onnx_graph import (
     affine_batchnorm,
+    conv_layouts,
     dilated_rows,
     flatten_transpose,
     fold_batchnorm,
@@ -20,7 +21,6 @@ from converter.export.onnx_graph import (
     fold_pad,
     layout_chains,
     native_1d,
-    padded_rows,
     stable_names,
 )
 
@@ -48,7 +48,7 @@ def merge_duplicates(model: ir.Model) -> int:
 
 # The rewrites run until none changes anything (shapes inferred afresh each round: a value
 # a rewrite created has none until then); the clean-up passes run once after them, the
-# dynamic-length rows layout first: it plans the whole graph at once.
+# dynamic-length conv layouts first: they plan the whole graph at once.
 REWRITES: tuple[tuple[str, Callable[[ir.Model], int]], ...] = (
     ("native_1d", native_1d.run),
     ("layout_chains", layout_chains.run),
@@ -60,7 +60,7 @@ REWRITES: tuple[tuple[str, Callable[[ir.Model], int]], ...] = (
     ("dilated_rows", dilated_rows.run),
 )
 CLEAN_UP: tuple[tuple[str, Callable[[ir.Model], int]], ...] = (
-    ("padded_rows", padded_rows.run),
+    ("conv_layouts", conv_layouts.run),
     ("remove_unused", remove_unused),
     ("merge_duplicates", merge_duplicates),
     ("stable_names", stable_names.run),
@@ -73,11 +73,12 @@ LOWERINGS = {
     "dilated_rows": "{n} dilated Conv(s) at a static length convolve rows of their dilation "
                     "as (k, 1) Conv2Ds: onnxruntime runs them faster than native dilated "
                     "1-D Convs (k=41 d=25 at SpliceAI's sizes: 4.1 vs 6.2 ms)",
-    "padded_rows": "{n} dilated Conv(s) at a dynamic length convolve rows of their dilation "
-                   "as (k, 1) Conv2Ds, the ops between them in the same layout: onnxruntime "
-                   "runs them faster than native dilated 1-D Convs (8 x k=41 d=25 at "
-                   "SpliceAI's sizes: 36 vs 63 ms); the input is padded at run time to a "
-                   "length every rows layout divides, and the outputs are sliced back",
+    "conv_layouts": "{n} Conv(s) at a dynamic length run as Conv2Ds (widely dilated ones over "
+                    "rows of their dilation, without dilation; the rest as (N, C, 1, L)), the "
+                    "ops between them in the same layout: onnxruntime's 4-D kernels run them "
+                    "faster than native 1-D Convs (8 x k=41 d=25 at SpliceAI's sizes: 36 vs "
+                    "63 ms); for rows the input is padded at run time to a length every "
+                    "layout divides, and the outputs are sliced back",
 }
 
 
@@ -87,22 +88,36 @@ def lowerings(counts: dict[str, int]) -> tuple[str, ...]:
                  if counts.get(name))
 
 
-def optimize(data: bytes) -> tuple[bytes, dict[str, int]]:
-    """Run every pass over a serialised ModelProto; returns the new bytes and change counts."""
+# Marks a file these passes wrote (its value: the lowering), so they are not run on it twice.
+WRITTEN_BY = "converter.onnx_graph"
+
+
+def optimize(data: bytes, lowering: str = "onnxruntime") -> tuple[bytes, dict[str, int]]:
+    """Run every pass over a serialised ModelProto; returns the new bytes and change counts.
+
+    `lowering` "native" skips the passes that choose a lowering for onnxruntime (LOWERINGS):
+    every convolution stays a native 1-D Conv, for runtimes other than onnxruntime.
+    """
     import onnx
 
     proto = onnx.load_from_string(data)
-    counts = {name: 0 for name, _ in (*REWRITES, *CLEAN_UP)}
+    skipped = set(LOWERINGS) if lowering == "native" else set()
+    rewrites = tuple(p for p in REWRITES if p[0] not in skipped)
+    clean_up = tuple(p for p in CLEAN_UP if p[0] not in skipped)
+    counts = {name: 0 for name, _ in (*rewrites, *clean_up)}
+    if any(entry.key == WRITTEN_BY for entry in proto.metadata_props):
+        return data, counts
     for _ in range(MAX_ROUNDS):
         model = ir.from_proto(onnx.shape_inference.infer_shapes(proto))
         changed = 0
-        for name, step in REWRITES:
+        for name, step in rewrites:
             done = step(model)
             counts[name] += done
             changed += done
         proto = ir.to_proto(model)
         if not changed:
             break
-    for name, step in CLEAN_UP:
+    for name, step in clean_up:
         counts[name] = step(model)
+    model.metadata_props[WRITTEN_BY] = lowering
     return ir.to_proto(model).SerializeToString(), counts

@@ -1,14 +1,19 @@
-"""Which layout each node of a dynamic-length graph computes in, for padded_rows.
+"""Which layout each node of a dynamic-length graph computes in, for conv_layouts.
 
-A layout is an int: FLAT (0) is the graph's own (N, C, L); d > 0 is rows of d, (N, C, L/d,
-d), whose columns are the phases of dilation d, so a conv of dilation d is a (k, 1) conv
-down the rows; -d is the same split with the phases as rows, (N, C, d, L/d), a (1, k) conv
-along them. onnxruntime prefers the long axis last: measured on chains of 8 Conv+Relu (32
-channels, length 15,000, 2 threads), k=11 d=4 takes 15.3 ms in rows and 9.9 ms in phases,
-k=21 d=10 24.4 and 17.9 ms, but k=41 d=25 36.5 and 40.2 ms: below PHASES_BELOW the phases
-layout is used. Dilated convs fix their node's layout; the ops between them (elementwise,
-per-channel, 1x1 convs, crops of whole rows, Concat of channels) take the layout of their
-widest input, then chains of them move wherever that leaves fewer Reshape/Transpose nodes.
+A layout is an int. FLAT (0) is the graph's own (N, C, L). d > 1 is rows of d, (N, C, L/d,
+d), whose columns are the phases of dilation d, so a conv of dilation d is a (k, 1) conv down
+the rows; -d is the same split with the phases as rows, (N, C, d, L/d), a (1, k) conv along
+them; PLANE (-1) is (N, C, 1, L), any conv as a (1, k) Conv2D with its own dilation.
+onnxruntime runs 4-D convs through its NCHWc kernels, which fuse the Relu and the Add that
+follow, and prefers the long axis last. Measured on chains of 8 Conv+Relu (32 channels,
+length 15,000, 2 threads): k=41 d=25 62.8 ms native, 36.5 in rows, 40.2 in phases; k=21
+d=10 34.8, 24.4, 17.9; k=11 d=4 18.7, 15.3, 9.9. The TCN sample (16 channels, d=1-4):
+0.185 ms with native 1-D convs, 0.145 ms in PLANE. So a conv of dilation >= MIN_DILATION
+with MIN_MACS of work per step (and padding by whole rows) takes rows of its dilation, in
+phases below PHASES_BELOW; any other conv with a kernel wider than 1 takes PLANE. The ops
+between convs (elementwise, per-channel, 1x1 convs, crops of whole rows, Concat of channels)
+take the layout of their widest input, then chains of them move wherever that leaves fewer
+Reshape/Transpose nodes.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from converter.export.onnx_graph.layout import constant, int_list, is_op
 from converter.export.onnx_graph.tail_padding import BINARY, UNARY, Tracking
 
 FLAT = 0
+PLANE = -1
 MIN_DILATION = 4
 PHASES_BELOW = 16
 # Multiply-adds per output step below which a conv stays native: the TCN sample's 16x16x3
@@ -54,32 +60,40 @@ class Plan:
 def conversion_cost(source: int, target: int) -> int:
     """How many nodes turn `source` into `target`.
 
-    A Transpose out of phases, a Reshape if the width changes, a Transpose into phases.
+    A Transpose out of phases, a Reshape if the arrangement in memory differs, a Transpose
+    into phases (PLANE is the flat order: a Reshape in or out).
     """
     if source == target:
         return 0
-    return (source < 0) + (abs(source) != abs(target)) + (target < 0)
+    return (source < PLANE) + (memory_shape(source) != memory_shape(target)) + (target < PLANE)
 
 
-def make_plan(graph: ir.Graph, tracking: Tracking) -> Plan:
-    """Dilated convs in their layout, the rest as the module docstring says."""
+def memory_shape(layout: int) -> list[int]:
+    """The Reshape target that holds a layout's values in memory order (phases: as rows)."""
+    if layout == FLAT:
+        return [0, 0, -1]
+    return [0, 0, 1, -1] if layout == PLANE else [0, 0, -1, abs(layout)]
+
+
+def make_plan(graph: ir.Graph, tracking: Tracking, rows: bool) -> Plan:
+    """Convs in their layout (rows only where `rows`), the rest as the module docstring says."""
     plan = Plan()
     for node in graph:
-        layout = conv_layout(node, tracking)
+        layout = conv_layout(node, tracking, rows)
         if layout is None:
             ins = sorted({plan.of(v) for v in node.inputs if v is not None} - {FLAT},
                          key=abs, reverse=True)
             layout = next((x for x in ins if layout_free(node, x, tracking)), None)
         if layout is not None:
             plan.place(node, layout)
-    settle(graph, plan, tracking)
+    settle(graph, plan, tracking, rows)
     return plan
 
 
 MAX_ROUNDS = 8
 
 
-def settle(graph: ir.Graph, plan: Plan, tracking: Tracking) -> None:
+def settle(graph: ir.Graph, plan: Plan, tracking: Tracking, rows: bool) -> None:
     """Move chains of layout-free nodes wherever that leaves fewer conversion nodes.
 
     A chain is a node with the nodes that only it reads (upstream) or that alone read it
@@ -87,8 +101,8 @@ def settle(graph: ir.Graph, plan: Plan, tracking: Tracking) -> None:
     so the unit's input is converted once for them and for the residual Add; a skip
     accumulator's Adds move to the layout of the output they end in.
     """
-    movable = [n for n in graph if conv_layout(n, tracking) is None and len(n.outputs) == 1
-               and carries_sequence(n.outputs[0], tracking)]
+    movable = [n for n in graph if conv_layout(n, tracking, rows) is None and len(n.outputs) == 1
+               and layout_free(n, PLANE, tracking)]
     for _ in range(MAX_ROUNDS):
         improved = False
         for node in movable:
@@ -169,19 +183,23 @@ def value_cost(value: ir.Value, plan: Plan) -> int:
     return sum(conversion_cost(plan.of(value), layout) for layout in wanted)
 
 
-def conv_layout(node: ir.Node, tracking: Tracking) -> int | None:
-    """The layout a dilated Conv convolves in (rows or phases of its dilation), else None."""
+def conv_layout(node: ir.Node, tracking: Tracking, rows: bool = True) -> int | None:
+    """The layout a Conv with a kernel wider than 1 convolves in, else None.
+
+    Rows (or phases) of its dilation where `rows` allows and the conv qualifies, else PLANE.
+    """
     if not is_op(node, "Conv") or not carries_sequence(node.inputs[0], tracking):
         return None
     kernel = constant(node.inputs[1]) if len(node.inputs) > 1 else None
-    dilation = node.attributes.get_ints("dilations", [1])[0]
-    if kernel is None or kernel.ndim != 3 or dilation < MIN_DILATION or kernel.size < MIN_MACS:
+    if kernel is None or kernel.ndim != 3 or kernel.shape[2] == 1:
         return None
+    dilation = node.attributes.get_ints("dilations", [1])[0]
     if list(node.attributes.get_ints("strides", [1])) != [1]:
         return None
     left, right = conv_pads(node, (kernel.shape[2] - 1) * dilation)
-    if left % dilation or right % dilation:
-        return None
+    if not rows or dilation < MIN_DILATION or kernel.size < MIN_MACS or (
+            left % dilation or right % dilation):
+        return PLANE
     return -dilation if dilation < PHASES_BELOW else dilation
 
 

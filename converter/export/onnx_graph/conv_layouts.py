@@ -1,17 +1,17 @@
-"""Pass: at a dynamic length, dilated 1-D Convs convolve rows, the input padded once.
+"""Pass: at a dynamic length, convolutions run as Conv2Ds in the layout onnxruntime runs best.
 
-Given: onnxruntime runs a dilated 1-D Conv through its generic kernel. Measured here on
-chains of 8 Conv+Relu at SpliceAI's sizes (32 channels, length 15,000, 2 threads): k=41 d=25
-takes 62.8 ms as native 1-D Convs and 36.5 ms as (k, 1) Conv2Ds over rows of 25; k=21 d=10
-34.8 -> 17.9 ms and k=11 d=4 18.7 -> 9.9 ms with the phases as rows (rows_plan); undilated
-k=11 is faster native. The static-length pass (dilated_rows) pads each conv to whole rows;
-at a dynamic length that would take shape arithmetic around every conv.
-Result: where padding the input's end changes no output (tail_padding), the input is padded
-once at run time to a length that every layout divides, each dilated conv (rows_plan says
-which: dilation >= 4, enough work per step) convolves rows of its dilation without
-dilation, the ops between such convs compute in the same layout, a Reshape (and a Transpose
-into or out of phases) stands only where the layout changes, and every output is sliced
-back to its true length: 4 nodes pad the input, 2 slice each output.
+Given: tf2onnx's lowering, once native_1d and the layout passes have run, is a chain of 1-D
+Convs. onnxruntime runs those through its generic kernel; 4-D Convs go through its NCHWc
+kernels, which fuse the Relu and Add after them, and a dilated conv over rows of its
+dilation needs no dilation at all (rows_plan has the measurements: SpliceAI's k=41 d=25
+convs 62.8 -> 36.5 ms per 8, the TCN sample 0.185 -> 0.145 ms).
+Result: every conv with a kernel wider than 1 becomes a Conv2D in the layout rows_plan gives
+it, the ops between convs follow, and a Reshape (and a Transpose into or out of phases)
+stands only where the layout changes. Splitting the length into rows of d needs it to be a
+multiple of d: where that is so and padding the input's end changes no output
+(tail_padding), the input is padded once at run time to a length every layout divides (a
+Shape, Sub, Mod and Pad) and every output is sliced back to its true length (a Sub and a
+Slice); where padding is not exact, only the (N, C, 1, L) layout is used, which needs none.
 """
 
 from __future__ import annotations
@@ -23,37 +23,42 @@ from converter.export.onnx_graph import tail_padding
 from converter.export.onnx_graph.layout import constant, initializer, is_op, opset
 from converter.export.onnx_graph.rows_plan import (
     FLAT,
+    PLANE,
     Plan,
     common_residue,
     conv_layout,
     conv_pads,
     make_plan,
+    memory_shape,
     whole_rows,
 )
 from converter.export.onnx_graph.tail_padding import BINARY, Track, Tracking
 
 
 def run(model: ir.Model) -> int:
-    """Rewrite the graph when it qualifies; returns how many Convs now convolve rows."""
+    """Rewrite the graph when it qualifies; returns how many Convs became Conv2Ds."""
     graph = model.graph
     if opset(model) < 13 or not len(graph):
         return 0
     tracking = tail_padding.track(graph)
-    if tracking is None or not tracking.padding_is_exact:
+    if tracking is None:
         return 0
-    plan = make_plan(graph, tracking)
+    rows = tracking.padding_is_exact
+    plan = make_plan(graph, tracking, rows)
     residue = common_residue(plan, tracking)
-    rows = sum(1 for node, layout in plan.nodes.items() if conv_layout(node, tracking) == layout)
-    if residue is None or not rows:
+    convs = sum(1 for node, layout in plan.nodes.items()
+                if conv_layout(node, tracking, rows) == layout)
+    if residue is None or not convs:
         return 0
     outputs = [(v.shape, v.dtype, tracking.tracks.get(v)) for v in graph.outputs]
     Rewriter(graph, plan, tracking).apply()
-    length = pad_input(graph, tracking, *residue, opset(model))
-    for position, (shape, dtype, found) in enumerate(outputs):
-        if found is not None:
-            crop = slice_output(graph, position, length, found)
-            crop.shape, crop.dtype = shape, dtype
-    return rows
+    if residue[1] > 1:
+        length = pad_input(graph, tracking, *residue, opset(model))
+        for position, (shape, dtype, found) in enumerate(outputs):
+            if found is not None:
+                crop = slice_output(graph, position, length, found)
+                crop.shape, crop.dtype = shape, dtype
+    return convs
 
 
 class Rewriter:
@@ -81,6 +86,8 @@ class Rewriter:
                 value.name = f"{name}_rows"
                 flat.name = name
                 self.graph.outputs[index] = flat
+        for flat in [v for (_, layout), v in self.converted.items() if layout == FLAT]:
+            skip_reshape(self.graph, flat)
 
     def layout(self, value: ir.Value, layout: int) -> ir.Value:
         """`value` in `layout`, converted once however many readers want it so."""
@@ -90,16 +97,15 @@ class Rewriter:
         key = (value, layout)
         if key not in self.converted:
             nodes, current = [], value
-            if source < 0:
+            if source < PLANE:
                 nodes.append(ir.node("Transpose", [current], {"perm": [0, 1, 3, 2]}))
                 current = nodes[-1].outputs[0]
-            if abs(source) != abs(layout):
-                shape = [0, 0, -1, abs(layout)] if layout else [0, 0, -1]
+            if memory_shape(source) != memory_shape(layout):
                 target = initializer(self.graph, f"{value.name}_as_{abs(layout) or 'flat'}",
-                                     np.array(shape, np.int64))
+                                     np.array(memory_shape(layout), np.int64))
                 nodes.append(ir.node("Reshape", [current, target]))
                 current = nodes[-1].outputs[0]
-            if layout < 0:
+            if layout < PLANE:
                 nodes.append(ir.node("Transpose", [current], {"perm": [0, 1, 3, 2]}))
             for node in nodes:
                 node.outputs[0].dtype = value.dtype
@@ -113,22 +119,27 @@ class Rewriter:
         return self.converted[key]
 
     def conv(self, node: ir.Node, layout: int) -> None:
-        """A 1-D Conv (dilated, or 1x1) over rows: a (k, 1) kernel, or (1, k) over phases."""
+        """A 1-D Conv as a Conv2D: (k, 1) down rows, (1, k) along phases or the plane.
+
+        Over rows or phases of d the conv steps through whole rows, without dilation; in the
+        plane it keeps its own.
+        """
         kernel = constant(node.inputs[1])
         assert kernel is not None
         dilation = node.attributes.get_ints("dilations", [1])[0]
         left, right = conv_pads(node, (kernel.shape[2] - 1) * dilation)
         width, size = abs(layout), int(kernel.shape[2])
+        step = max(1, dilation // width) if size > 1 else 1
         name = node.outputs[0].name or "conv"
         if layout > 0:
-            shaped, kernel_shape = kernel[:, :, :, None], [size, 1]
+            shaped, kernel_shape, dilations = kernel[:, :, :, None], [size, 1], [step, 1]
             pads = [left // width, 0, right // width, 0]
         else:
-            shaped, kernel_shape = kernel[:, :, None, :], [1, size]
+            shaped, kernel_shape, dilations = kernel[:, :, None, :], [1, size], [1, step]
             pads = [0, left // width, 0, right // width]
         weights = initializer(self.graph, f"{name}_rows_kernel", shaped)
         rows = ir.node("Conv", [self.layout(node.inputs[0], layout), weights, *node.inputs[2:]],
-                       {"kernel_shape": kernel_shape, "pads": pads,
+                       {"kernel_shape": kernel_shape, "pads": pads, "dilations": dilations,
                         "group": node.attributes.get_int("group", 1)})
         self.graph.insert_before(node, rows)
         output = node.outputs[0]
@@ -154,13 +165,32 @@ class Rewriter:
             bounds = whole_rows(node, abs(layout))
             assert bounds is not None
             starts, ends, axes = bounds
-            if layout < 0:  # the length runs along the last axis in phases
+            if layout < 0:  # the length runs along the last axis in phases and the plane
                 axes = [3 if axis == 2 else axis for axis in axes]
             for index, numbers in zip((1, 2, 3), (starts, ends, axes), strict=True):
                 node.replace_input_with(index, initializer(
                     self.graph, f"{node.outputs[0].name}_rows_bounds",
                     np.array(numbers, np.int64)))
         node.outputs[0].shape = None
+
+
+def skip_reshape(graph: ir.Graph, flat: ir.Value) -> None:
+    """Let Reshapes that read a flat conversion read what it converted, when they can.
+
+    A Reshape whose target copies (0) no axis but the batch and channel axes gives the same
+    result from any arrangement of the same values: the TCN's last Reshape to (N, L, 1).
+    """
+    conversion = flat.producer()
+    if conversion is None or not is_op(conversion, "Reshape") or flat.is_graph_output():
+        return
+    readers = flat.consumers()
+    for reader in readers:
+        target = constant(reader.inputs[1]) if is_op(reader, "Reshape") else None
+        if target is None or any(int(t) == 0 for t in target.reshape(-1)[2:]):
+            return
+    for reader in readers:
+        reader.replace_input_with(0, conversion.inputs[0])
+    graph.remove(conversion, safe=True)
 
 
 def pad_input(graph: ir.Graph, tracking: Tracking, residue: int, modulus: int,

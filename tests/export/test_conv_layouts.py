@@ -1,4 +1,4 @@
-"""The dynamic-length rows layout (padded_rows) on SpliceAI-shaped graphs (no TensorFlow)."""
+"""The dynamic-length rows layout (conv_layouts) on SpliceAI-shaped graphs (no TensorFlow)."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def run(data: bytes, x: np.ndarray) -> np.ndarray:
 def test_a_cropped_dilated_tower_convolves_rows_at_every_length(opset) -> None:
     stock = residual_tower(crop=48, opset=opset).SerializeToString()
     data, counts = optimize(stock)
-    assert counts["padded_rows"] == 2
+    assert counts["conv_layouts"] == 2
     ops = Counter(n.op_type for n in onnx.load_from_string(data).graph.node)
     shape_ops = {"Shape": 1, "Sub": 2, "Mod": 1, "Pad": 1, "Slice": 2}
     if opset < 15:  # Shape takes no start/end before opset 15: a Gather picks the length
@@ -110,7 +110,7 @@ def test_a_cropped_dilated_tower_convolves_rows_at_every_length(opset) -> None:
 def test_wide_dilations_convolve_rows_down_their_columns() -> None:
     stock = residual_tower(crop=192, dilations=(16, 32)).SerializeToString()
     data, counts = optimize(stock)
-    assert counts["padded_rows"] == 2
+    assert counts["conv_layouts"] == 2
     nodes = onnx.load_from_string(data).graph.node
     kernels = [list(a.ints) for n in nodes if n.op_type == "Conv" for a in n.attribute
                if a.name == "kernel_shape"]
@@ -123,19 +123,40 @@ def test_wide_dilations_convolve_rows_down_their_columns() -> None:
         np.testing.assert_allclose(run(data, x), run(stock, x), atol=2e-6, rtol=1e-5)
 
 
-def test_padding_that_would_change_an_output_is_not_applied() -> None:
-    # 40 of the 48 steps the convs read past the end are cropped: 8 would see the pad
-    data, counts = optimize(residual_tower(crop=40).SerializeToString())
-    assert counts["padded_rows"] == 0
+def test_where_padding_would_change_an_output_the_convs_run_in_the_plane() -> None:
+    # 40 of the 48 steps the convs read past the end are cropped: 8 would see a pad, so no
+    # rows; (N, C, 1, L) needs none, and the convs keep their dilation there
+    stock = residual_tower(crop=40).SerializeToString()
+    data, counts = optimize(stock)
+    assert counts["conv_layouts"] == 2
+    nodes = onnx.load_from_string(data).graph.node
+    ops = Counter(n.op_type for n in nodes)
+    assert not {"Pad", "Shape", "Mod"} & set(ops) and ops["Reshape"] == 2
+    dilations = [list(a.ints) for n in nodes if n.op_type == "Conv" for a in n.attribute
+                 if a.name == "dilations"]
+    assert [1, 4] in dilations and [1, 8] in dilations
+    x = np.random.default_rng(3).uniform(-2, 2, (2, 131, 4)).astype(np.float32)
+    np.testing.assert_allclose(run(data, x), run(stock, x), atol=2e-6, rtol=1e-5)
+
+
+def test_convs_with_little_work_per_step_skip_the_rows_and_the_pad() -> None:
+    data, counts = optimize(residual_tower(crop=48, channels=8).SerializeToString())
     ops = Counter(n.op_type for n in onnx.load_from_string(data).graph.node)
-    assert "Pad" not in ops and "Reshape" not in ops and ops["Conv"] == 4
+    assert counts["conv_layouts"] == 2 and "Pad" not in ops and ops["Reshape"] == 2
 
 
 @pytest.mark.parametrize(("why", "tower"), [
-    ("too little work per step", lambda: residual_tower(crop=48, channels=8)),
     ("static length: dilated_rows pads it statically", lambda: residual_tower(48, length=200)),
     ("opset 11", lambda: residual_tower(crop=48, opset=11)),
 ])
-def test_the_native_convs_stay_where_rows_do_not_pay(why, tower) -> None:
-    _, counts = optimize(tower().SerializeToString())
-    assert counts["padded_rows"] == 0, why
+def test_the_native_convs_stay_where_the_pass_does_not_apply(why, tower) -> None:
+    data, counts = optimize(tower().SerializeToString())
+    assert counts["conv_layouts"] == 0, why
+
+
+def test_the_native_lowering_keeps_every_conv_1d() -> None:
+    data, counts = optimize(residual_tower(crop=48).SerializeToString(), lowering="native")
+    assert "conv_layouts" not in counts and "dilated_rows" not in counts
+    convs = [n for n in onnx.load_from_string(data).graph.node if n.op_type == "Conv"]
+    assert len(convs) == 4 and all(
+        len(next(a.ints for a in n.attribute if a.name == "kernel_shape")) == 1 for n in convs)
