@@ -33,6 +33,7 @@ def convert(
     Raises ConverterError (with an exit code) when the model cannot be loaded, normalised,
     built or exported; a parity mismatch is a result (`passed` False), not an exception.
     """
+    from converter.conv_batchnorm import with_folded_batchnorms
     from converter.export.isolated import export_isolated
     from converter.io_layout import with_channels_last_io
     from converter.static_shape import with_static_shape
@@ -58,13 +59,16 @@ def convert(
                 graph, record = with_static_shape(graph, options.static_batch,
                                                   options.static_length)
                 passes.append(record)
-            # the files compute only what outputs read; parity runs the graph as normalised
-            windowed, record = with_valid_windows(graph)
-            passes += [record] if record.modified else []
+            # the files compute only what outputs read, batch norms folded into their convs;
+            # parity runs the graph as normalised
+            for_export = graph
+            for export_pass in (with_valid_windows, with_folded_batchnorms):
+                for_export, record = export_pass(for_export)
+                passes += [record] if record.modified else []
         inputs = (reference_file, options.arch, options.inputs, options.calibration)
         with staging(options.output_dir, inputs) as stage:
             with timed(timings, "export", listener):  # build + export, in a worker process
-                exported, unrolled, timings["build"] = export_isolated(windowed, stage, stem,
+                exported, unrolled, timings["build"] = export_isolated(for_export, stage, stem,
                                                                        options)
                 artifacts = with_delegate_checks(exported, stage)
             if unrolled:

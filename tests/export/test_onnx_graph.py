@@ -163,34 +163,6 @@ def test_per_channel_mul_and_add_become_one_batch_normalization() -> None:
     np.testing.assert_array_equal(run(data, x), run(stock.SerializeToString(), x))
 
 
-def test_a_batchnorm_after_a_conv_is_folded_into_its_weights() -> None:
-    rng = np.random.default_rng(3)
-    inits = [const("w", rng.standard_normal((4, 3, 5)).astype(np.float32)),
-             const("b", rng.standard_normal(4).astype(np.float32)),
-             *(const(n, rng.standard_normal(4).astype(np.float32))
-               for n in ("scale", "shift", "mean")),
-             const("var", rng.uniform(0.1, 2.0, 4).astype(np.float32))]
-    nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 1]),
-             helper.make_node("Conv", ["t", "w", "b"], ["conv"], kernel_shape=[5], pads=[2, 2]),
-             helper.make_node("BatchNormalization", ["conv", "scale", "shift", "mean", "var"],
-                              ["bn"], epsilon=1e-3),
-             helper.make_node("Relu", ["bn"], ["r"]),
-             helper.make_node("Transpose", ["r"], ["y"], perm=[0, 2, 1])]
-    graph = helper.make_graph(
-        nodes, "conv_bn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "W", 3])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", "W", 4])], inits)
-    stock = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    data, counts = optimize(stock.SerializeToString(), lowering="native")
-    assert counts["fold_batchnorm"] == 1
-    folded = onnx.load_from_string(data).graph
-    assert [n.op_type for n in folded.node] == ["Transpose", "Conv", "Relu", "Transpose"]
-    assert "conv" in folded.node[1].output[0]  # the conv keeps its name for localisation
-    x = rng.standard_normal((2, 11, 3)).astype(np.float32)
-    expected = run(stock.SerializeToString(), x)
-    assert np.abs(expected).max() > 1
-    np.testing.assert_allclose(run(data, x), expected, atol=1e-5, rtol=1e-5)
-
-
 @pytest.mark.parametrize(("length", "pads", "expected_ops"), [
     (40, [20, 20], ["Reshape", "Conv", "Reshape"]),  # whole rows of 10: the conv pads
     (37, [20, 20], ["Pad", "Reshape", "Conv", "Reshape", "Slice"]),

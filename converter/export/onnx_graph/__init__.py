@@ -16,7 +16,6 @@ from converter.export.onnx_graph import (
     conv_layouts,
     dilated_rows,
     flatten_transpose,
-    fold_batchnorm,
     fold_bias,
     fold_pad,
     layout_chains,
@@ -55,7 +54,6 @@ REWRITES: tuple[tuple[str, Callable[[ir.Model], int]], ...] = (
     ("fold_pad", fold_pad.run),
     ("fold_bias", fold_bias.run),
     ("affine_batchnorm", affine_batchnorm.run),
-    ("fold_batchnorm", fold_batchnorm.run),
     ("flatten_transpose", flatten_transpose.run),
     ("dilated_rows", dilated_rows.run),
 )

@@ -27,12 +27,11 @@ from converter.export.onnx_graph.rows_plan import (
     Plan,
     common_residue,
     conv_layout,
-    conv_pads,
     make_plan,
     memory_shape,
     whole_rows,
 )
-from converter.export.onnx_graph.tail_padding import BINARY, Track, Tracking
+from converter.export.onnx_graph.tail_padding import BINARY, Track, Tracking, conv_pads
 
 
 def run(model: ir.Model) -> int:

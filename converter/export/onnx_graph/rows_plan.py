@@ -25,7 +25,7 @@ import onnx_ir as ir
 
 from converter.export.onnx_graph import tail_padding
 from converter.export.onnx_graph.layout import constant, int_list, is_op
-from converter.export.onnx_graph.tail_padding import BINARY, UNARY, Tracking
+from converter.export.onnx_graph.tail_padding import BINARY, UNARY, Tracking, conv_pads
 
 FLAT = 0
 PLANE = -1
@@ -201,18 +201,6 @@ def conv_layout(node: ir.Node, tracking: Tracking, rows: bool = True) -> int | N
             left % dilation or right % dilation):
         return PLANE
     return -dilation if dilation < PHASES_BELOW else dilation
-
-
-def conv_pads(node: ir.Node, reach: int) -> tuple[int, int]:
-    """A 1-D Conv's (left, right) padding, whichever way it is written."""
-    auto_pad = node.attributes.get_string("auto_pad", "NOTSET")
-    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        small, large = reach // 2, reach - reach // 2
-        return (small, large) if auto_pad == "SAME_UPPER" else (large, small)
-    if auto_pad == "VALID":
-        return 0, 0
-    left, right = node.attributes.get_ints("pads", [0, 0])
-    return int(left), int(right)
 
 
 def carries_sequence(value: ir.Value | None, tracking: Tracking) -> bool:

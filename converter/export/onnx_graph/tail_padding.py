@@ -118,15 +118,20 @@ def conv_step(node: ir.Node, first: Track) -> Track | None:
     if list(node.attributes.get_ints("strides", [1])) != [1]:
         return None
     reach = (kernel.shape[2] - 1) * node.attributes.get_ints("dilations", [1])[0]
+    left, right = conv_pads(node, reach)
+    return Track(2, first.shrink + reach - left - right, first.tainted + right)
+
+
+def conv_pads(node: ir.Node, reach: int) -> tuple[int, int]:
+    """A 1-D Conv's (left, right) padding, whichever way it is written."""
     auto_pad = node.attributes.get_string("auto_pad", "NOTSET")
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         small, large = reach // 2, reach - reach // 2
-        left, right = (small, large) if auto_pad == "SAME_UPPER" else (large, small)
-    elif auto_pad == "VALID":
-        left = right = 0
-    else:
-        left, right = node.attributes.get_ints("pads", [0, 0])
-    return Track(2, first.shrink + reach - left - right, first.tainted + right)
+        return (small, large) if auto_pad == "SAME_UPPER" else (large, small)
+    if auto_pad == "VALID":
+        return 0, 0
+    left, right = node.attributes.get_ints("pads", [0, 0])
+    return int(left), int(right)
 
 
 def slice_step(node: ir.Node, first: Track) -> Track | None:

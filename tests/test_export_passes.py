@@ -1,11 +1,13 @@
-"""The valid_windows export pass on hand-built SpliceAI-shaped graphs (no TensorFlow).
+"""The export passes (valid_windows, conv_batchnorm) on hand-built SpliceAI-shaped graphs.
 
-The NumPy reference interpreter runs the graph before and after: the outputs must be the
-same numbers, since a "valid" conv computes the same dot products at the positions kept.
+No TensorFlow: the NumPy reference interpreter runs the graph before and after, and the
+outputs must be the same numbers (a "valid" conv computes the same dot products at the
+positions kept; a folded batch norm is the same affine map).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -113,3 +115,27 @@ def test_a_graph_without_a_crop_is_left_alone() -> None:
     plain = ModelGraph(layers, graph.inputs, (TensorRef("sum"),))
     windowed, record = with_valid_windows(plain)
     assert windowed is plain and not record.modified
+
+
+def test_a_batchnorm_after_a_conv_folds_into_its_kernel_and_bias() -> None:
+    from converter.conv_batchnorm import with_folded_batchnorms
+
+    graph = tower(12)
+    folded, record = with_folded_batchnorms(graph)
+    # u1_bnb and u2_bnb follow a conv; u1_bna and u2_bna follow an Add and stay
+    assert record.changes == ("u1_bnb: folded into u1_conva's kernel and bias",
+                              "u2_bnb: folded into u2_conva's kernel and bias")
+    names = {x.name for x in folded.layers}
+    assert {"u1_bna", "u2_bna"} <= names and not {"u1_bnb", "u2_bnb"} & names
+    assert folded.layer("u1_relub").calls[0].inputs == (TensorRef("u1_conva"),)
+    x = RNG.normal(size=(2, 45, 3))
+    np.testing.assert_allclose(run_graph(folded, [x])[0], run_graph(graph, [x])[0],
+                               rtol=1e-5, atol=1e-6)
+    windowed, _ = with_valid_windows(folded)  # the two export passes compose
+    np.testing.assert_allclose(run_graph(windowed, [x])[0], run_graph(graph, [x])[0],
+                               rtol=1e-5, atol=1e-6)
+    assert with_folded_batchnorms(folded)[1].modified is False
+    activated = ModelGraph(tuple(
+        replace(x, config={**x.config, "activation": "relu"}) if x.name == "u1_conva" else x
+        for x in graph.layers), graph.inputs, graph.outputs)
+    assert "u1_bnb" in {x.name for x in with_folded_batchnorms(activated)[0].layers}
