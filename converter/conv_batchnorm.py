@@ -24,22 +24,32 @@ from converter.artifacts import Layer, ModelGraph, PassRecord, TensorRef
 CHANNEL_AXES = (-1, 2, [-1], [2])
 
 
-def with_folded_batchnorms(graph: ModelGraph) -> tuple[ModelGraph, PassRecord]:
-    """The graph with every foldable batch norm folded into its conv, and the changes."""
+def folded_pairs(graph: ModelGraph) -> dict[str, str]:
+    """{conv: the batch norm that folds into it}.
+
+    Localisation reads a folded conv's tensor as the batch norm's output.
+    """
     readers: dict[str, list[Layer]] = {}
     for layer in graph.layers:
         for call in layer.calls:
             for ref in call.inputs:
                 readers.setdefault(ref.layer, []).append(layer)
     layers = {x.name: x for x in graph.layers}
-    folded: dict[str, str] = {}  # batch norm -> the conv it went into
+    pairs = {}
     for norm in graph.layers:
         conv = foldable(graph, norm, layers, readers)
-        if conv is None:
-            continue
-        layers[conv.name] = folded_conv(conv, norm)
-        del layers[norm.name]
-        folded[norm.name] = conv.name
+        if conv is not None:
+            pairs[conv.name] = norm.name
+    return pairs
+
+
+def with_folded_batchnorms(graph: ModelGraph) -> tuple[ModelGraph, PassRecord]:
+    """The graph with every foldable batch norm folded into its conv, and the changes."""
+    layers = {x.name: x for x in graph.layers}
+    folded: dict[str, str] = {}  # batch norm -> the conv it went into
+    for conv_name, norm_name in folded_pairs(graph).items():
+        layers[conv_name] = folded_conv(layers[conv_name], layers.pop(norm_name))
+        folded[norm_name] = conv_name
     if not folded:
         return graph, PassRecord("conv_batchnorm", False)
 

@@ -7,8 +7,9 @@ name scopes in tensor names (`model_1/conv_1/Relu`); a tensor of fused ops names
 it fused (`conv0_1/BiasAdd;bn0_1/...;relu0_1/Relu`) and holds the output of the last of them
 in graph order, so each tensor is assigned to that layer. A layer's output is the last of its
 tensors whose shape, ones dropped, is the layer's, possibly in another axis order (tf2onnx
-keeps NCHW inside). Layers without such a tensor (fused away) are skipped; layers are
-checked in graph order and the first outside the tolerance is the answer.
+keeps NCHW inside); a conv with a batch norm folded in may hold the batch norm's. Layers
+without such a tensor (fused away) are skipped; layers are checked in graph order and the
+first outside the tolerance is the answer.
 """
 
 from __future__ import annotations
@@ -118,15 +119,25 @@ def localize(
     graph: ModelGraph, path: Path, fmt: str, feeds: Mapping[str, np.ndarray],
     artifact_feeds: Mapping[str, np.ndarray], tolerance: Tolerance,
 ) -> Localization | None:
-    """The first layer whose artifact output is outside `tolerance`; None if none is found."""
+    """The first layer whose artifact output is outside `tolerance`; None if none is found.
+
+    A conv that converter folds a batch norm into (conv_batchnorm) holds either output: the
+    conv's (other converters) or the batch norm's (converter's), and agrees if either does.
+    """
+    from converter.conv_batchnorm import folded_pairs
     from converter.reference import layer_outputs
 
     reference = layer_outputs(graph, list(feeds.values()))
     tensors = (tflite_tensors if fmt == "tflite" else onnx_tensors)(path, artifact_feeds)
     layers_of = mentioned(graph, tensors)
     owned = owners(layers_of)
+    folded = folded_pairs(graph)  # converter folds these batch norms into their convs
     passed: set[str] = set()
     compared = 0
+
+    def within(got: np.ndarray, want: np.ndarray) -> bool:
+        return bool(np.all(np.abs(got - want) <= tolerance.atol + tolerance.rtol * np.abs(want)))
+
     for layer in graph.layers:
         if layer.class_name == "InputLayer" or layer.name not in reference:
             continue
@@ -137,13 +148,17 @@ def localize(
             continue
         compared += 1
         name, got = matches[-1]
-        error = np.abs(got - want)
-        if np.all(error <= tolerance.atol + tolerance.rtol * np.abs(want)):
-            passed.add(layer.name)
+        norm = folded.get(layer.name)
+        wants = [want, *([reference[norm]] if norm in reference else [])]
+        if any(within(got, w) for w in wants):
+            passed.update(x for x in (layer.name, norm) if x)
             continue
+        want = min(wants, key=lambda w: float(np.abs(got - w).max()))
+        error = np.abs(got - want)
         # A fused op's first output is the first place the file lets us look: the defect is
         # in the earliest layer of the fusion not already seen to agree.
-        group = [x for x in layers_of[name] if x not in passed]
+        group = list(dict.fromkeys([x for x in layers_of[name] if x not in passed]
+                                   + ([norm] if norm else [])))
         first = graph.layer(group[0])
         rel = float((error / np.maximum(np.abs(want), 1e-12)).max())
         return Localization(first.name, first.class_name, name, float(error.max()), rel,

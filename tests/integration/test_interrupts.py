@@ -22,10 +22,12 @@ pytestmark = pytest.mark.tf
 
 
 def start(out: Path, *flags: str) -> subprocess.Popen[str]:
+    # Ctrl-C's default action, whatever this test run inherited: a suite started in the
+    # background (nohup, `cmd &`) ignores SIGINT, and Python then keeps ignoring it.
     return subprocess.Popen(
         [sys.executable, "-m", "converter", "convert", str(sample("conv_bilstm.keras")), "-o",
          str(out), "-q", *flags], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def staged(out: Path) -> list[Path]:

@@ -161,9 +161,9 @@ def test_spliceai_onnx_is_at_most_one_node_per_layer_and_a_fifth(corpus) -> None
     tflite = next(a for a in report["artifacts"] if a["format"] == "tflite")
     assert sum(onnx_file["op_counts"].values()) <= 1.2 * layers
     assert sum(onnx_file["op_counts_before"].values()) > 1.2 * layers  # tf2onnx's own
-    # Every dilated conv (24) convolves rows; the one Pad rounds the input's length for them
-    # at run time (no Pad before any conv: fold_pad folded those).
-    assert onnx_file["graph_passes"]["conv_layouts"] == 24
+    # Every conv wider than 1 (32) runs as a Conv2D, the 24 dilated ones over rows; the one
+    # Pad rounds the input's length for the rows at run time (fold_pad folded the convs').
+    assert onnx_file["graph_passes"]["conv_layouts"] == 32
     assert onnx_file["op_counts"]["Pad"] == 1 and "Unsqueeze" not in onnx_file["op_counts"]
     assert any("rows" in note for note in onnx_file["lowerings"])
     assert not {"SHAPE", "SPACE_TO_BATCH_ND"} & set(tflite["op_counts"])
