@@ -14,6 +14,7 @@ original).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -85,7 +86,7 @@ def foldable(graph: ModelGraph, norm: Layer, layers: dict[str, Layer],
         norm.config)[1] else None
 
 
-def norm_flags(config: dict[str, Any] | Any) -> tuple[bool, bool]:
+def norm_flags(config: Mapping[str, Any]) -> tuple[bool, bool]:
     """Whether a batch norm has its gamma (scale) and beta (center) weights."""
     return bool(config.get("scale", True)), bool(config.get("center", True))
 
