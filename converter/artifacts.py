@@ -97,6 +97,27 @@ class ModelGraph:
                 return layer
         raise KeyError(f"no layer {name!r}; layers are {[x.name for x in self.layers]}")
 
+    def call_order(self) -> tuple[list[tuple[Layer, int]], list[str]]:
+        """Every (layer, call index) after the calls it reads, and the layers left waiting.
+
+        The second list names the layers whose inputs no call produces (empty when none
+        does). Calls become ready in waves, file order within a wave; a shared layer's later calls
+        may come after layers that follow its first.
+        """
+        done = {(r.layer, r.call_index) for r in self.inputs} | {
+            (x.name, 0) for x in self.layers if x.class_name == "InputLayer"}
+        pending = [(x, i) for x in self.layers for i in range(len(x.calls))]
+        order: list[tuple[Layer, int]] = []
+        while pending:
+            ready = [(x, i) for x, i in pending
+                     if all((r.layer, r.call_index) in done for r in x.calls[i].inputs)]
+            if not ready:
+                break
+            order += ready
+            done |= {(x.name, i) for x, i in ready}
+            pending = [item for item in pending if item not in ready]
+        return order, sorted({x.name for x, _ in pending})
+
     def consumers(self, name: str) -> list[str]:
         """Names of the layers that read any output of layer `name`."""
         return [

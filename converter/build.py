@@ -82,7 +82,6 @@ def build_model(
     classes = layer_classes(graph, custom)
     tensors: dict[TensorRef, Any] = {}
     objects: dict[str, Any] = {}
-    pending = [(layer, index) for layer in graph.layers for index in range(len(layer.calls))]
     for layer in graph.layers:
         if layer.class_name == "InputLayer":
             config = layer.config
@@ -91,14 +90,11 @@ def build_model(
                 dtype=config.get("dtype") or "float32",
                 name=layer.name,
             )
-    while pending:
-        ready = [(lay, i) for lay, i in pending if all(r in tensors for r in lay.calls[i].inputs)]
-        if not ready:
-            stuck = sorted({lay.name for lay, _ in pending})
-            raise BuildError(f"layers {stuck} read tensors no layer produces; the graph is broken")
-        for layer, index in ready:
-            call_layer(layer, index, classes, objects, tensors, unrolled)
-        pending = [item for item in pending if item not in ready]
+    order, stuck = graph.call_order()
+    if stuck:
+        raise BuildError(f"layers {stuck} read tensors no layer produces; the graph is broken")
+    for layer, index in order:
+        call_layer(layer, index, classes, objects, tensors, unrolled)
     for layer in graph.layers:
         if layer.name in objects:
             set_weights(layer, objects[layer.name])

@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 
 from converter.artifacts import Layer, ModelGraph, PassRecord, TensorRef
-
-CHANNEL_AXES = (-1, 2, [-1], [2])
+from converter.valid_windows import CHANNEL_AXES
 
 
 def folded_pairs(graph: ModelGraph) -> dict[str, str]:
@@ -30,15 +29,10 @@ def folded_pairs(graph: ModelGraph) -> dict[str, str]:
 
     Localisation reads a folded conv's tensor as the batch norm's output.
     """
-    readers: dict[str, list[Layer]] = {}
-    for layer in graph.layers:
-        for call in layer.calls:
-            for ref in call.inputs:
-                readers.setdefault(ref.layer, []).append(layer)
     layers = {x.name: x for x in graph.layers}
     pairs = {}
     for norm in graph.layers:
-        conv = foldable(graph, norm, layers, readers)
+        conv = foldable(graph, norm, layers)
         if conv is not None:
             pairs[conv.name] = norm.name
     return pairs
@@ -66,8 +60,7 @@ def with_folded_batchnorms(graph: ModelGraph) -> tuple[ModelGraph, PassRecord]:
         "conv_batchnorm", True, changes)
 
 
-def foldable(graph: ModelGraph, norm: Layer, layers: dict[str, Layer],
-             readers: dict[str, list[Layer]]) -> Layer | None:
+def foldable(graph: ModelGraph, norm: Layer, layers: dict[str, Layer]) -> Layer | None:
     """The Conv1D a batch norm can fold into, or None."""
     if norm.class_name != "BatchNormalization" or len(norm.calls) != 1 or (
             norm.config.get("axis", -1) not in CHANNEL_AXES):
@@ -79,7 +72,7 @@ def foldable(graph: ModelGraph, norm: Layer, layers: dict[str, Layer],
     if conv.config.get("activation") not in (None, "linear") or conv.config.get(
             "data_format", "channels_last") != "channels_last":
         return None
-    if [x.name for x in readers.get(conv.name, [])] != [norm.name] or any(
+    if graph.consumers(conv.name) != [norm.name] or any(
             r.layer == conv.name for r in graph.outputs):
         return None
     return conv if len(norm.weights) == 2 + norm_flags(norm.config)[0] + norm_flags(

@@ -20,6 +20,8 @@ from dataclasses import replace
 from typing import Any
 
 from converter.artifacts import Layer, LayerCall, ModelGraph, PassRecord, TensorRef
+from converter.reference.conv import crop_sides, pad_amounts
+from converter.reference.registry import first
 
 Sides = tuple[int, int]
 NONE: Sides = (0, 0)
@@ -34,7 +36,8 @@ def with_valid_windows(graph: ModelGraph) -> tuple[ModelGraph, PassRecord]:
     """The graph with every conv computing only the positions outputs read, and the changes."""
     if not any(x.class_name == "Cropping1D" for x in graph.layers):
         return graph, PassRecord("valid_windows", False)
-    order = [x for x in graph.layers if len(x.calls) == 1]
+    # single-call layers in dependency order (a shared layer is never rewritten)
+    order = [x for x, _ in graph.call_order()[0] if len(x.calls) == 1]
     windowed = sequence_layers(graph, order)
     layers, bypass, changes = trimmed(graph, order, windowed,
                                       droppable(graph, order, windowed))
@@ -54,7 +57,7 @@ def sequence_layers(graph: ModelGraph, order: list[Layer]) -> dict[str, Layer]:
     sequences = {TensorRef(r.layer) for r in graph.inputs
                  if len(graph.layer(r.layer).config.get("batch_shape") or ()) == 3}
     found: dict[str, Layer] = {}
-    for layer in topological(order):
+    for layer in order:
         inputs = layer.calls[0].inputs
         if inputs and all(r in sequences for r in inputs) and keeps_positions(layer):
             found[layer.name] = layer
@@ -67,7 +70,7 @@ def keeps_positions(layer: Layer) -> bool:
     config = layer.config
     if layer.class_name == "Conv1D":
         return config.get("data_format", "channels_last") == "channels_last" and (
-            ints(config.get("strides", 1)) == [1]) and config.get("padding") in (
+            first(config.get("strides", 1)) == 1) and config.get("padding") in (
             "same", "valid", "causal")
     if layer.class_name in ("Softmax", "Concatenate") or (
             layer.class_name == "BatchNormalization"):
@@ -78,19 +81,14 @@ def keeps_positions(layer: Layer) -> bool:
 def droppable(graph: ModelGraph, order: list[Layer],
               windowed: Mapping[str, Layer]) -> dict[TensorRef, Sides]:
     """Per tensor, how many leading and trailing positions no output reads."""
-    readers: dict[TensorRef, list[Layer]] = {}
-    for layer in graph.layers:
-        for call in layer.calls:
-            for ref in call.inputs:
-                readers.setdefault(ref, []).append(layer)
     need: dict[TensorRef, Sides] = {}
-    for layer in reversed(topological(order)):
-        out = TensorRef(layer.name)
-        if out in graph.outputs or not readers.get(out):
+    for layer in reversed(order):
+        out, readers = TensorRef(layer.name), graph.consumers(layer.name)
+        if out in graph.outputs or not readers:
             need[out] = NONE
             continue
-        sides = [read_need(x, need.get(TensorRef(x.name), NONE)) if x.name in windowed
-                 else NONE for x in readers[out]]
+        sides = [read_need(windowed[x], need.get(TensorRef(x), NONE)) if x in windowed
+                 else NONE for x in readers]
         need[out] = (min(s[0] for s in sides), min(s[1] for s in sides))
     return need
 
@@ -98,7 +96,7 @@ def droppable(graph: ModelGraph, order: list[Layer],
 def read_need(reader: Layer, after: Sides) -> Sides:
     """What a reader leaves droppable of its input, given what is droppable of its output."""
     if reader.class_name == "Cropping1D":
-        left, right = cropping(reader.config)
+        left, right = crop_sides(reader.config)
         return after[0] + left, after[1] + right
     if reader.class_name != "Conv1D":
         return after
@@ -126,7 +124,7 @@ def trimmed(
     layers = {x.name: x for x in graph.layers}
     bypass: dict[TensorRef, TensorRef] = {}
     changes: list[str] = []
-    for layer in topological(order):
+    for layer in order:
         if layer.name not in windowed:
             continue
         sides = [trim.get(r, NONE) for r in layer.calls[0].inputs]
@@ -141,7 +139,7 @@ def trimmed(
             changes.append(f"{layer.name}: padding same -> valid ({left} + {right} edge "
                            "positions no output reads)")
         elif layer.class_name == "Cropping1D":
-            (left, right), (done_left, done_right) = cropping(config), sides[0]
+            (left, right), (done_left, done_right) = crop_sides(config), sides[0]
             config["cropping"] = [max(0, left - done_left), max(0, right - done_right)]
             trim[out] = (max(0, done_left - left), max(0, done_right - right))
             if config["cropping"] == [0, 0]:
@@ -186,37 +184,7 @@ def crop_to(layers: dict[str, Layer], merge: Layer, ref: TensorRef, has: Sides, 
     return TensorRef(name)
 
 
-def topological(layers: list[Layer]) -> list[Layer]:
-    """Single-call layers with each after the layers it reads (file order breaks ties)."""
-    names = {x.name for x in layers}
-    placed: set[str] = set()
-    result: list[Layer] = []
-    pending = list(layers)
-    while pending:
-        ready = [x for x in pending
-                 if all(r.layer in placed or r.layer not in names for r in x.calls[0].inputs)]
-        if not ready:
-            return result  # a cycle through a shared layer: leave the rest alone
-        for layer in ready:
-            placed.add(layer.name)
-            result.append(layer)
-        pending = [x for x in pending if x.name not in placed]
-    return result
-
-
 def same_pads(config: Mapping[str, Any]) -> Sides:
     """The zero padding a stride-1 "same" Conv1D adds before and after its input."""
-    reach = (ints(config.get("kernel_size", 1))[0] - 1) * ints(config.get("dilation_rate", 1))[0]
-    return reach // 2, reach - reach // 2
-
-
-def cropping(config: Mapping[str, Any]) -> Sides:
-    """A Cropping1D's (left, right)."""
-    value = config.get("cropping", (1, 1))
-    return (int(value), int(value)) if isinstance(value, int) else (int(value[0]),
-                                                                    int(value[1]))
-
-
-def ints(value: Any) -> list[int]:
-    """An int or a sequence of ints as a list."""
-    return [int(value)] if isinstance(value, int) else [int(v) for v in value]
+    span = (first(config.get("kernel_size", 1)) - 1) * first(config.get("dilation_rate", 1)) + 1
+    return pad_amounts(span, span, 1, "same")

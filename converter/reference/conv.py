@@ -193,13 +193,19 @@ def zero_padding(config: Config, weights: Weights, inputs: Inputs) -> Array:
     return np.pad(inputs[0], ((0, 0), (int(left), int(right)), (0, 0)))
 
 
+def crop_sides(config: Mapping[str, Any]) -> tuple[int, int]:
+    """A Cropping1D's (left, right): an int crops both sides alike."""
+    crop = config.get("cropping", (1, 1))
+    left, right = (crop, crop) if isinstance(crop, int) else tuple(crop)
+    return int(left), int(right)
+
+
 @register("Cropping1D")
 def cropping(config: Config, weights: Weights, inputs: Inputs) -> Array:
     """Drop steps from both ends."""
-    crop = config.get("cropping", (1, 1))
-    left, right = (crop, crop) if isinstance(crop, int) else tuple(crop)
+    left, right = crop_sides(config)
     x = inputs[0]
-    return x[:, int(left): x.shape[1] - int(right)]
+    return x[:, left: x.shape[1] - right]
 
 
 @register("UpSampling1D")

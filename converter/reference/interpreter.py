@@ -33,14 +33,11 @@ def all_tensors(graph: ModelGraph, feeds: Sequence[Array]) -> dict[TensorRef, Ar
             np.asarray(value).dtype, np.integer) else np.asarray(value)
         for ref, value in zip(graph.inputs, feeds, strict=True)
     }
-    pending = [(layer, i) for layer in graph.layers for i in range(len(layer.calls))]
-    while pending:
-        ready = [(x, i) for x, i in pending if all(r in tensors for r in x.calls[i].inputs)]
-        if not ready:
-            raise UnsupportedByReference(f"layers {[x.name for x, _ in pending]} never get inputs")
-        for layer, index in ready:
-            tensors[TensorRef(layer.name, index, 0)] = call(layer, index, tensors)
-        pending = [item for item in pending if item not in ready]
+    order, stuck = graph.call_order()
+    if stuck:
+        raise UnsupportedByReference(f"layers {stuck} never get inputs")
+    for layer, index in order:
+        tensors[TensorRef(layer.name, index, 0)] = call(layer, index, tensors)
     return tensors
 
 

@@ -78,6 +78,19 @@ def base(rng: random.Random, suffix: str | None = None) -> Path:
     return sample(rng.choice(choices))
 
 
+def picked(rng: random.Random, folder: Path, suffix: str | None = None) -> tuple[Path, Path]:
+    """A sample to corrupt and where its corrupted copy goes."""
+    source = base(rng, suffix)
+    return source, folder / source.name
+
+
+def copied_h5(rng: random.Random, folder: Path) -> Path:
+    """An .h5 sample copied into `folder`, to be damaged in place."""
+    source, path = picked(rng, folder, ".h5")
+    shutil.copy(source, path)
+    return path
+
+
 def empty(rng: random.Random, folder: Path, marker: Path) -> tuple[Path, None]:
     path = folder / f"model{rng.choice(['.h5', '.keras', '.hdf5'])}"
     path.write_bytes(b"")
@@ -92,27 +105,23 @@ def random_bytes(rng: random.Random, folder: Path, marker: Path) -> tuple[Path, 
 
 
 def truncated(rng: random.Random, folder: Path, marker: Path) -> tuple[Path, None]:
-    source = base(rng)
+    source, path = picked(rng, folder)
     data = source.read_bytes()
-    path = folder / source.name
     path.write_bytes(data[:rng.randint(1, len(data) - 1)])
     return path, None
 
 
 def flipped(rng: random.Random, folder: Path, marker: Path) -> tuple[Path, None]:
-    source = base(rng)
+    source, path = picked(rng, folder)
     data = bytearray(source.read_bytes())
     for _ in range(rng.randint(1, 64)):
         data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
-    path = folder / source.name
     path.write_bytes(bytes(data))
     return path, None
 
 
 def hdf5_attributes(rng: random.Random, folder: Path, marker: Path) -> tuple[Path, None]:
-    source = base(rng, ".h5")
-    path = folder / source.name
-    shutil.copy(source, path)
+    path = copied_h5(rng, folder)
     with h5py.File(path, "r+") as handle:
         weights = handle["model_weights"]
         edit = rng.choice(["drop-config", "config-text", "config-type", "version", "backend",
@@ -163,8 +172,7 @@ def edit_config(source: Path, path: Path, change: Callable[[dict], object]) -> N
 
 
 def absurd_sizes(rng: random.Random, folder: Path, marker: Path) -> tuple[Path, None]:
-    source = base(rng)
-    path = folder / source.name
+    source, path = picked(rng, folder)
     key, value = rng.choice([("units", 10**12), ("filters", 10**9), ("kernel_size", [10**9]),
                              ("batch_shape", [None, 10**12, 4]), ("units", -5),
                              ("pool_size", [10**10]), ("output_dim", 2**40)])
@@ -183,8 +191,7 @@ def absurd_sizes(rng: random.Random, folder: Path, marker: Path) -> tuple[Path, 
 
 
 def deep_config(rng: random.Random, folder: Path, marker: Path) -> tuple[Path, None]:
-    source = base(rng)
-    path = folder / source.name
+    source, path = picked(rng, folder)
     depth = rng.choice([150, 5_000, 200_000])
 
     def change(config: dict) -> dict:
@@ -207,8 +214,7 @@ def deep_config(rng: random.Random, folder: Path, marker: Path) -> tuple[Path, N
 
 
 def zip_traversal(rng: random.Random, folder: Path, marker: Path) -> tuple[Path, None]:
-    source = base(rng, ".keras")
-    path = folder / source.name
+    source, path = picked(rng, folder, ".keras")
     evil = rng.choice(["../../evil.txt", "/etc/evil", "assets/../../x", "C:/evil.txt"])
     with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w") as out:
         for info in original.infolist():
@@ -218,8 +224,7 @@ def zip_traversal(rng: random.Random, folder: Path, marker: Path) -> tuple[Path,
 
 
 def zip_bomb(rng: random.Random, folder: Path, marker: Path) -> tuple[Path, None]:
-    source = base(rng, ".keras")
-    path = folder / source.name
+    source, path = picked(rng, folder, ".keras")
     member = rng.choice(["model.weights.h5", "config.json"])
     with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w") as out:
         for info in original.infolist():
@@ -235,9 +240,7 @@ def zip_bomb(rng: random.Random, folder: Path, marker: Path) -> tuple[Path, None
 
 
 def non_finite(rng: random.Random, folder: Path, marker: Path) -> tuple[Path, None]:
-    source = base(rng, ".h5")
-    path = folder / source.name
-    shutil.copy(source, path)
+    path = copied_h5(rng, folder)
     with h5py.File(path, "r+") as handle:
         datasets: list[h5py.Dataset] = []
         handle["model_weights"].visititems(
@@ -276,8 +279,7 @@ def code_payload(rng: random.Random, folder: Path, marker: Path) -> tuple[Path, 
         with h5py.File(weights, "w") as handle:
             handle.attrs["layer_names"] = np.array([], dtype="S1")
         return weights, arch
-    source = base(rng, ".keras")
-    path = folder / source.name
+    source, path = picked(rng, folder, ".keras")
 
     def change(config: dict) -> dict:
         layers = config["config"]["layers"]

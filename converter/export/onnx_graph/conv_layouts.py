@@ -118,30 +118,14 @@ class Rewriter:
         return self.converted[key]
 
     def conv(self, node: ir.Node, layout: int) -> None:
-        """A 1-D Conv as a Conv2D: (k, 1) down rows, (1, k) along phases or the plane.
-
-        Over rows or phases of d the conv steps through whole rows, without dilation; in the
-        plane it keeps its own.
-        """
+        """A 1-D Conv (dilated, or 1x1) as a Conv2D in `layout`; readers read the Conv2D."""
         kernel = constant(node.inputs[1])
         assert kernel is not None
-        dilation = node.attributes.get_ints("dilations", [1])[0]
-        left, right = conv_pads(node, (kernel.shape[2] - 1) * dilation)
-        width, size = abs(layout), int(kernel.shape[2])
-        step = max(1, dilation // width) if size > 1 else 1
-        name = node.outputs[0].name or "conv"
-        if layout > 0:
-            shaped, kernel_shape, dilations = kernel[:, :, :, None], [size, 1], [step, 1]
-            pads = [left // width, 0, right // width, 0]
-        else:
-            shaped, kernel_shape, dilations = kernel[:, :, None, :], [1, size], [1, step]
-            pads = [0, left // width, 0, right // width]
-        weights = initializer(self.graph, f"{name}_rows_kernel", shaped)
-        rows = ir.node("Conv", [self.layout(node.inputs[0], layout), weights, *node.inputs[2:]],
-                       {"kernel_shape": kernel_shape, "pads": pads, "dilations": dilations,
-                        "group": node.attributes.get_int("group", 1)})
+        reach = (kernel.shape[2] - 1) * node.attributes.get_ints("dilations", [1])[0]
+        rows = conv2d(self.graph, node, self.layout(node.inputs[0], layout), layout,
+                      conv_pads(node, reach))
         self.graph.insert_before(node, rows)
-        output = node.outputs[0]
+        output, name = node.outputs[0], node.outputs[0].name or "conv"
         output.name = f"{name}_flat"
         output.replace_all_uses_with(rows.outputs[0], replace_graph_outputs=True)
         rows.outputs[0].name, rows.outputs[0].dtype = name, output.dtype
@@ -171,6 +155,32 @@ class Rewriter:
                     self.graph, f"{node.outputs[0].name}_rows_bounds",
                     np.array(numbers, np.int64)))
         node.outputs[0].shape = None
+
+
+def conv2d(graph: ir.Graph, node: ir.Node, source: ir.Value, layout: int,
+           pads: tuple[int, int]) -> ir.Node:
+    """1-D Conv `node` as a Conv2D reading `source` in `layout` (not yet in the graph).
+
+    `pads` are steps of the length, whole rows in rows or phases. The kernel is (k, 1) down
+    rows, (1, k) along phases or the plane; over rows or phases of d the conv steps through
+    whole rows, without dilation, and in the plane it keeps its own.
+    """
+    kernel = constant(node.inputs[1])
+    assert kernel is not None
+    dilation = node.attributes.get_ints("dilations", [1])[0]
+    width, size = abs(layout), int(kernel.shape[2])
+    step = max(1, dilation // width) if size > 1 else 1
+    (left, right), name = pads, node.outputs[0].name or "conv"
+    if layout > 0:
+        shaped, kernel_shape, dilations = kernel[:, :, :, None], [size, 1], [step, 1]
+        padding = [left // width, 0, right // width, 0]
+    else:
+        shaped, kernel_shape, dilations = kernel[:, :, None, :], [1, size], [1, step]
+        padding = [0, left // width, 0, right // width]
+    weights = initializer(graph, f"{name}_rows_kernel", shaped)
+    return ir.node("Conv", [source, weights, *node.inputs[2:]],
+                   {"kernel_shape": kernel_shape, "pads": padding, "dilations": dilations,
+                    "group": node.attributes.get_int("group", 1)})
 
 
 def skip_reshape(graph: ir.Graph, flat: ir.Value) -> None:

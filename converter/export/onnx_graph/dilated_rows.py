@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
+from converter.export.onnx_graph.conv_layouts import conv2d
 from converter.export.onnx_graph.layout import constant, initializer, is_op, opset, take_over
 
 MIN_DILATION = 8
@@ -42,7 +43,6 @@ def run(model: ir.Model) -> int:
         source = conv.inputs[0]
         # Whole rows of padding are the row conv's own pads; anything else is a Pad node.
         whole_rows = steps % dilation == 0 and left % dilation == 0 and right % dilation == 0
-        row_pads = [left // dilation, 0, right // dilation, 0] if whole_rows else [0, 0, 0, 0]
         if not whole_rows and (left or right or extra):
             amounts = initializer(graph, f"{base}_rows_pads",
                                   np.array([0, 0, left, 0, 0, right + extra], np.int64))
@@ -50,11 +50,8 @@ def run(model: ir.Model) -> int:
             source = nodes[-1].outputs[0]
         rows = initializer(graph, f"{base}_rows_shape", np.array([0, 0, -1, dilation], np.int64))
         nodes.append(ir.node("Reshape", [source, rows]))
-        weights = initializer(graph, f"{base}_rows_kernel", kernel[:, :, :, None])
-        attributes = {"kernel_shape": [int(kernel.shape[2]), 1], "pads": row_pads,
-                      "group": conv.attributes.get_int("group", 1)}
-        nodes.append(ir.node("Conv", [nodes[-1].outputs[0], weights, *conv.inputs[2:]],
-                             attributes))
+        nodes.append(conv2d(graph, conv, nodes[-1].outputs[0], dilation,
+                            (left, right) if whole_rows else (0, 0)))
         flat = initializer(graph, f"{base}_rows_flat", np.array([0, 0, -1], np.int64))
         nodes.append(ir.node("Reshape", [nodes[-1].outputs[0], flat]))
         if extra:

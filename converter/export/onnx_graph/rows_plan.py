@@ -24,8 +24,14 @@ from dataclasses import dataclass, field
 import onnx_ir as ir
 
 from converter.export.onnx_graph import tail_padding
-from converter.export.onnx_graph.layout import constant, int_list, is_op
-from converter.export.onnx_graph.tail_padding import BINARY, UNARY, Tracking, conv_pads
+from converter.export.onnx_graph.layout import constant, is_op
+from converter.export.onnx_graph.tail_padding import (
+    BINARY,
+    UNARY,
+    Tracking,
+    conv_pads,
+    slice_bounds,
+)
 
 FLAT = 0
 PLANE = -1
@@ -233,11 +239,10 @@ def layout_free(node: ir.Node, layout: int, tracking: Tracking) -> bool:
 
 def whole_rows(node: ir.Node, width: int) -> tuple[list[int], list[int], list[int]] | None:
     """A Slice's starts, ends and axes counted in rows of `width`, if it crops whole rows."""
-    starts, ends = int_list(node, "starts", 1), int_list(node, "ends", 2)
-    axes = int_list(node, "axes", 3) or list(range(len(starts or [])))
-    steps = int_list(node, "steps", 4) or [1] * len(axes)
-    if starts is None or ends is None or any(s != 1 for s in steps):
+    bounds = slice_bounds(node)
+    if bounds is None or any(s != 1 for s in bounds[3]):
         return None
+    axes, starts, ends, _ = bounds
     new_ends = []
     for axis, start, end in zip(axes, starts, ends, strict=True):
         if axis % 3 != 2:

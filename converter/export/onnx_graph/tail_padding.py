@@ -136,15 +136,11 @@ def conv_pads(node: ir.Node, reach: int) -> tuple[int, int]:
 
 def slice_step(node: ir.Node, first: Track) -> Track | None:
     """A crop with constant bounds: from the start, and only relative to the end."""
-    starts, ends = int_list(node, "starts", 1), int_list(node, "ends", 2)
-    if starts is None or ends is None:
-        return None
-    axes = int_list(node, "axes", 3) or list(range(len(starts)))
-    steps = int_list(node, "steps", 4) or [1] * len(starts)
     rank = len(node.inputs[0].shape) if node.inputs[0].shape is not None else None
-    if rank is None:
+    bounds = slice_bounds(node)
+    if rank is None or bounds is None:
         return None
-    for axis, start, end, stride in zip(axes, starts, ends, steps, strict=True):
+    for axis, start, end, stride in zip(*bounds, strict=True):
         if axis % rank != first.axis:
             continue
         removed = 0 if end >= TO_THE_END else -end
@@ -152,6 +148,15 @@ def slice_step(node: ir.Node, first: Track) -> Track | None:
             return None  # an end counted from the start would cut the padded length wrongly
         return Track(first.axis, first.shrink + start + removed, max(0, first.tainted - removed))
     return first
+
+
+def slice_bounds(node: ir.Node) -> tuple[list[int], list[int], list[int], list[int]] | None:
+    """A Slice's constant (axes, starts, ends, steps), whichever way the opset writes them."""
+    starts, ends = int_list(node, "starts", 1), int_list(node, "ends", 2)
+    if starts is None or ends is None:
+        return None
+    axes = int_list(node, "axes", 3) or list(range(len(starts)))
+    return axes, starts, ends, int_list(node, "steps", 4) or [1] * len(starts)
 
 
 def merge_step(node: ir.Node, tracks: dict[ir.Value, Track]) -> Track | None:
