@@ -124,10 +124,35 @@ def test_progress_is_drawn_on_a_terminal_and_the_json_stays_clean(tmp_path) -> N
     command = [sys.executable, "-m", "converter", "convert", str(sample("kim_cnn.h5")), "--to",
                "onnx", "--runtime", "ort-cpu", "-o", str(tmp_path / "out")]
     leader, follower = pty.openpty()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=follower, timeout=300)
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=follower)
     os.close(follower)
+    # Read the terminal while the child runs: its spinner frames would fill the pty's
+    # buffer and block the child's writes if nobody read until it exited.
+    screen = read_terminal(leader, child)
+    os.close(leader)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode("utf-8", "replace"))
+    assert child.returncode == 0
+    for line in ("load: done", "export: done", "ort-cpu on kim_cnn.onnx: ran", "verify: done"):
+        assert line in text, text[-3000:]
+    quiet = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert json.loads(quiet.stdout)["passed"] is True
+
+
+def read_terminal(leader: int, child: subprocess.Popen, silence_s: float = 300.0) -> bytes:
+    """Everything written to the pty until the child closes it; bounded by progress.
+
+    The child is killed only after `silence_s` without a byte, not after a total time.
+    """
+    import os
+    import select
+
     screen = b""
     while True:
+        ready, _, _ = select.select([leader], [], [], silence_s)
+        if not ready:
+            child.kill()
+            raise AssertionError(f"no terminal output for {silence_s:g} s: {screen[-2000:]!r}")
         try:
             chunk = os.read(leader, 65536)
         except OSError:  # the terminal's other end is closed: all read
@@ -135,11 +160,5 @@ def test_progress_is_drawn_on_a_terminal_and_the_json_stays_clean(tmp_path) -> N
         if not chunk:
             break
         screen += chunk
-    os.close(leader)
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode("utf-8", "replace"))
-    assert done.returncode == 0
-    for line in ("load: done", "export: done", "ort-cpu on kim_cnn.onnx: ran", "verify: done"):
-        assert line in text, text[-3000:]
-    quiet = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=300)
-    assert quiet.returncode == 0 and quiet.stderr == ""
-    assert json.loads(quiet.stdout)["passed"] is True
+    child.wait()
+    return screen
