@@ -12,7 +12,7 @@ from converter.errors import ConverterError, InternalError
 from converter.options import ConvertOptions
 
 if TYPE_CHECKING:
-    from converter.source import Source
+    from converter.load.source import Source
 
 __all__ = [
     "Artifact",

@@ -9,16 +9,16 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from converter.artifacts import Artifact, ConvertResult, LoadedModel, ModelGraph, PassRecord
-from converter.custom_objects import resolve_custom_objects
+from converter.artifacts import FAILURES, Artifact, ConvertResult, LoadedModel, PassRecord
 from converter.errors import EXIT_OK, EXIT_PARITY_FAILED, EXIT_RUNTIME_UNAVAILABLE
 from converter.load import LoadOptions
+from converter.load.custom_objects import resolve_custom_objects
+from converter.load.source import Source, open_source
 from converter.options import ConvertOptions
+from converter.process.staging import staging, write_atomically
+from converter.process.stderr_capture import captured_stderr
 from converter.report.progress import Silent, StageListener
 from converter.report.schema import build_report
-from converter.source import Source, open_source
-from converter.staging import staging, write_atomically
-from converter.stderr_capture import captured_stderr
 
 if TYPE_CHECKING:
     from converter.verify import ParityRun
@@ -33,64 +33,44 @@ def convert(
     Raises ConverterError (with an exit code) when the model cannot be loaded, normalised,
     built or exported; a parity mismatch is a result (`passed` False), not an exception.
     """
-    from converter.conv_batchnorm import with_folded_batchnorms
     from converter.export.isolated import export_isolated
-    from converter.io_layout import with_channels_last_io
-    from converter.static_shape import with_static_shape
-    from converter.valid_windows import with_valid_windows
+    from converter.graph.pipeline import prepare
     from converter.verify import verify
     from converter.verify.delegates import with_delegate_checks
 
     options = options or ConvertOptions()
-    custom = resolve_custom_objects(options.custom_objects)
     timings: dict[str, float] = {}
     listener = listener or Silent()
     with ExitStack() as stack:
         with timed(timings, "load", listener), captured_stderr():
-            loaded, reference_file, stem = open_source(source, stack, LoadOptions(
-                options.arch, options.source_backend, options.allow_lambda, custom,
-                options.timeout_s))
+            loaded, reference_file, stem = open_source(source, stack, load_options(options))
         with timed(timings, "normalize", listener):
-            graph, passes = normalized(loaded)
-            if options.io_layout == "channels_last":
-                graph, record = with_channels_last_io(graph)
-                passes.append(record)
-            if options.static_shape:
-                graph, record = with_static_shape(graph, options.static_batch,
-                                                  options.static_length)
-                passes.append(record)
-            # the files compute only what outputs read, batch norms folded into their convs;
-            # parity runs the graph as normalised
-            for_export = graph
-            for export_pass in (with_valid_windows, with_folded_batchnorms):
-                for_export, record = export_pass(for_export)
-                passes += [record] if record.modified else []
+            prepared = prepare(loaded.graph, options, signature_only(loaded))
         inputs = (reference_file, options.arch, options.inputs, options.calibration)
         with staging(options.output_dir, inputs) as stage:
             with timed(timings, "export", listener):  # build + export, in a worker process
-                exported, unrolled, timings["build"] = export_isolated(for_export, stage, stem,
-                                                                       options)
+                exported, timings["build"] = export_isolated(prepared.targets, stage, stem,
+                                                             options)
                 artifacts = with_delegate_checks(exported, stage)
-            if unrolled:
-                passes.append(PassRecord("unroll_static_recurrent (TFLite only)", True,
-                                         tuple(unrolled)))
             with timed(timings, "verify", listener):
-                parity = verify(graph, loaded.reference_loader, reference_file, artifacts, stage,
-                                options, listener)
-            result = parity_result(loaded, passes, artifacts, parity, options, timings,
-                                   options.output_dir.absolute() / "report.json")
+                parity = verify(prepared.checked, loaded.reference_loader, reference_file,
+                                artifacts, stage, options, listener)
+            result = parity_result(loaded, list(prepared.records), artifacts, parity, options,
+                                   timings, options.output_dir.absolute() / "report.json")
             text = json.dumps(result.report, indent=2, sort_keys=True) + "\n"
             (stage / "report.json").write_text(text)
     return result
 
 
-def normalized(loaded: LoadedModel) -> tuple[ModelGraph, list[PassRecord]]:
-    """The normalised graph and pass records; a signature-only SavedModel skips the passes."""
-    from converter.normalize import normalize
+def load_options(options: ConvertOptions) -> LoadOptions:
+    """How to read the source, from the conversion's options."""
+    return LoadOptions(options.arch, options.source_backend, options.allow_lambda,
+                       resolve_custom_objects(options.custom_objects), options.timeout_s)
 
-    if loaded.reference_loader == "tf_saved_model":
-        return loaded.graph, [SIGNATURE_ONLY]
-    return normalize(loaded.graph)
+
+def signature_only(loaded: LoadedModel) -> bool:
+    """Whether the source is a SavedModel without Keras metadata (no layer graph)."""
+    return loaded.reference_loader == "tf_saved_model"
 
 
 def parity_result(
@@ -121,7 +101,8 @@ def verify_files(
 
     The report is written to `report_path` when one is given.
     """
-    from converter.interface import input_specs, output_names
+    from converter.graph.interface import input_specs, output_names
+    from converter.graph.pipeline import normalized
     from converter.verify import verify
     from converter.verify.delegates import with_delegate_checks
     from converter.verify.external import describe_artifact
@@ -131,28 +112,19 @@ def verify_files(
     listener = listener or Silent()
     with ExitStack() as stack:
         with timed(timings, "load", listener), captured_stderr():
-            loaded, reference_file, _ = open_source(source, stack, LoadOptions(
-                options.arch, options.source_backend, options.allow_lambda,
-                resolve_custom_objects(options.custom_objects), options.timeout_s))
-            graph, passes = normalized(loaded)
+            loaded, reference_file, _ = open_source(source, stack, load_options(options))
+            graph, records = normalized(loaded.graph, signature_only(loaded))
             specs, outputs = input_specs(graph), output_names(graph)
             artifacts = with_delegate_checks(
                 [describe_artifact(Path(f), specs, outputs) for f in files], Path.cwd())
         with timed(timings, "verify", listener):
             parity = verify(graph, loaded.reference_loader, reference_file, artifacts,
                             Path.cwd(), options, listener)
-        result = parity_result(loaded, passes, artifacts, parity, options, timings,
+        result = parity_result(loaded, records, artifacts, parity, options, timings,
                                report_path or Path("-"))
     if report_path is not None:
         write_atomically(report_path, json.dumps(result.report, indent=2, sort_keys=True) + "\n")
     return result
-
-
-SIGNATURE_ONLY = PassRecord(
-    "normalization skipped", False,
-    ("a SavedModel without Keras metadata has no layer graph: exported from its "
-     "serving_default signature as it is",),
-)
 
 
 def exit_code(statuses: list[str], reference: str) -> int:
@@ -160,9 +132,7 @@ def exit_code(statuses: list[str], reference: str) -> int:
 
     A default runtime that cannot run here arrives as "optional" and changes nothing.
     """
-    if any(s in ("failed", "crashed", "timeout") for s in statuses) or reference in (
-        "crashed", "timeout"
-    ):
+    if any(s in FAILURES for s in statuses) or reference in FAILURES:
         return EXIT_PARITY_FAILED
     if reference == "skipped" or any(s == "skipped" for s in statuses):
         return EXIT_RUNTIME_UNAVAILABLE

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+
+# How one parity check ended; FAILURES are the statuses that fail a conversion.
+CheckStatus = Literal["passed", "failed", "skipped", "crashed", "timeout"]
+FAILURES: frozenset[str] = frozenset({"failed", "crashed", "timeout"})
 
 
 @dataclass(frozen=True)
@@ -221,7 +225,7 @@ class ParityCheck:
 
     runtime: str
     artifact: str
-    status: str
+    status: CheckStatus
     max_abs: float | None = None
     max_rel: float | None = None
     reason: str = ""

@@ -1,8 +1,8 @@
 """`converter inspect`: what a model file is and what converting it would do, without converting.
 
 It reads the file (h5py / zip / JSON only, no TensorFlow for .keras and .h5 files), runs the
-normalisation passes on the graph, and lists every layer the pipeline cannot handle with its
-remedy. SavedModel directories need TensorFlow to read their metadata.
+graph passes a conversion runs (`graph.pipeline`: the report's `passes` are these records),
+and lists every layer whose class the layer catalogue does not know, with its remedy. SavedModel directories need TensorFlow to read their metadata.
 """
 
 from __future__ import annotations
@@ -13,15 +13,11 @@ from typing import Any
 
 from converter.artifacts import ModelGraph
 from converter.errors import ConverterError
+from converter.layers import CATALOGUE
 from converter.load import LoadOptions, load_path
+from converter.load.signature import SIGNATURE_LAYER
+from converter.options import ConvertOptions
 from converter.report.schema import jsonable
-
-# Keras 3 layer classes the pipeline builds and exports (beyond those the NumPy reference
-# implements); anything else needs --custom-objects.
-KERAS_ONLY = ("Conv2D", "Conv3D", "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D",
-              "GlobalAveragePooling2D", "MultiHeadAttention", "Attention", "Masking",
-              "ZeroPadding2D", "Cropping2D", "UpSampling2D", "Lambda", "Normalization",
-              "SpatialDropout2D", "ConvLSTM1D", "Rescaling", "UnitNormalization")
 
 
 @dataclass(frozen=True)
@@ -51,11 +47,8 @@ def layer_rows(graph: ModelGraph) -> tuple[dict[str, Any], ...]:
 
 
 def unsupported_layers(graph: ModelGraph) -> list[dict[str, str]]:
-    """Layers neither built-in (as far as the pipeline knows) nor understood by the reference."""
-    from converter.reference import interpreter  # noqa: F401 (importing registers every layer)
-    from converter.reference.registry import LAYERS
-
-    known = set(LAYERS) | set(KERAS_ONLY) | {"InputLayer", "SavedModelSignature"}
+    """Layers whose class the catalogue does not know (`converter.layers`)."""
+    known = set(CATALOGUE) | {SIGNATURE_LAYER}
     return [
         {"layer": x.name, "class_name": x.class_name,
          "remedy": "a custom class: pass it with --custom-objects module:Class if you trust "
@@ -64,16 +57,19 @@ def unsupported_layers(graph: ModelGraph) -> list[dict[str, str]]:
     ]
 
 
-def inspect(path: Path, options: LoadOptions | None = None) -> Inspection:
-    """Describe a model file and dry-run the normalisation passes."""
-    from converter.normalize import normalize
+def inspect(path: Path, options: LoadOptions | None = None,
+            convert_options: ConvertOptions | None = None) -> Inspection:
+    """Describe a model file and dry-run the graph passes a conversion with
+    `convert_options` (default: a default conversion) would run and record."""
+    from converter.graph.pipeline import prepare
 
     loaded = load_path(path, options)
     try:
-        graph, records = normalize(loaded.graph)
+        prepared = prepare(loaded.graph, convert_options or ConvertOptions(),
+                           loaded.reference_loader == "tf_saved_model")
         passes = tuple({"name": r.name, "modified": r.modified, "changes": list(r.changes)}
-                       for r in records)
-        unsupported = unsupported_layers(graph)
+                       for r in prepared.records)
+        unsupported = unsupported_layers(prepared.checked)
     except ConverterError as exc:
         passes = ({"name": "normalize", "modified": False, "error": exc.message},)
         unsupported = [{"layer": "-", "class_name": "-", "remedy": exc.message}]

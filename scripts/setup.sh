@@ -24,6 +24,25 @@ else
   echo "setup: .venv is up to date"
 fi
 
+# The archive this machine already takes Debian's bookworm suite from (one-line .list or
+# deb822 .sources entries), so backports come from the same mirror: none is named here.
+debian_archive() {
+  "$python" - <<'PY'
+import glob, re
+lists = glob.glob("/etc/apt/sources.list") + glob.glob("/etc/apt/sources.list.d/*.list")
+for path in lists:
+    for line in open(path, errors="replace"):
+        m = re.match(r"\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm(\s|$)", line)
+        if m:
+            print(m.group(1)); raise SystemExit
+for path in glob.glob("/etc/apt/sources.list.d/*.sources"):
+    for stanza in re.split(r"\n\s*\n", open(path, errors="replace").read()):
+        fields = dict(re.findall(r"(?m)^(\w[\w-]*):\s*(.*)$", stanza))
+        if "deb" in fields.get("Types", "").split() and "bookworm" in fields.get("Suites", "").split():
+            print(fields.get("URIs", "").split()[0]); raise SystemExit
+PY
+}
+
 mesa_major() {
   dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | cut -d. -f1 | sed 's/^[0-9]*://'
 }
@@ -33,8 +52,14 @@ if [ "$(mesa_major || true)" -ge 24 ] 2>/dev/null && dpkg-query -W libvulkan1 >/
 elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && [ "$codename" = bookworm ]; then
   echo "setup: installing libvulkan1 and mesa-vulkan-drivers from bookworm-backports"
   list=/etc/apt/sources.list.d/converter-backports.list
-  grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/ \
-    || echo "deb http://deb.debian.org/debian bookworm-backports main" > "$list"
+  archive="$(debian_archive)"
+  if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    if [ -n "$archive" ]; then
+      echo "deb $archive bookworm-backports main" > "$list"
+    else
+      echo "setup: no apt source for Debian bookworm found to take bookworm-backports from"
+    fi
+  fi
   if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
       -t bookworm-backports libvulkan1 mesa-vulkan-drivers >/dev/null; then
     echo "setup: Mesa $(mesa_major) installed"

@@ -7,7 +7,7 @@ import sys
 
 TF_FREE = (
     "converter", "converter.cli", "converter.options", "converter.errors",
-    "converter.artifacts", "converter.load", "converter.normalize", "converter.interface",
+    "converter.artifacts", "converter.load", "converter.normalize", "converter.graph.interface",
     "converter.verify.compare", "converter.verify.inputs", "converter.verify.tolerances",
     "converter.verify.runtimes", "converter.report.schema", "converter.report.terminal",
 )

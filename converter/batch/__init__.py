@@ -7,9 +7,6 @@ batch's end) into OUTDIR/<name>/; OUTDIR/summary.json lists every model with its
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +20,8 @@ from converter.report.documents import Document, batch_document
 from converter.report.progress import Silent, StageListener
 from converter.report.schema import jsonable
 from converter.report.view import verdict
-from converter.staging import write_atomically
-from converter.verify.runner import how_it_ended, last_reason
+from converter.process.staging import write_atomically
+from converter.process.worker import how_it_ended, last_line, run_task
 
 __all__ = ["parse_shard", "run_batch"]
 
@@ -88,17 +85,17 @@ def run_model(model: BatchModel, use_cache: bool, listener: StageListener) -> di
 
 
 def converted(model: BatchModel) -> dict[str, Any]:
-    """Convert in a fresh interpreter; a process that dies is that model's error."""
+    """Convert in a fresh interpreter; a process that dies is that model's error.
+
+    The worker enforces each stage's and each runtime's time limit itself, so the process
+    as a whole has none.
+    """
     with tempfile.TemporaryDirectory(prefix="converter-batch-") as tmp:
-        request, answer = Path(tmp) / "request.json", Path(tmp) / "answer.json"
-        request.write_text(json.dumps({"source": str(model.source),
-                                       "options": jsonable(model.options)}))
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        done = subprocess.run([sys.executable, "-m", "converter.batch.worker", str(request),
-                               str(answer)], capture_output=True, env=env,
-                              stdin=subprocess.DEVNULL)
-        if done.returncode == 0 and answer.exists():
-            return json.loads(answer.read_text())
+        outcome = run_task("converter.batch.worker", {
+            "source": str(model.source), "options": jsonable(model.options)}, Path(tmp), None)
+    if outcome.status == "ok":
+        return dict(outcome.answer)
+    reason = outcome.reason if outcome.status == "raised" else (
+        f"{how_it_ended(outcome)}: {last_line(outcome.stderr)}")
     return {"exit_code": EXIT_MODEL_ERROR, "passed": False, "report": None,
-            "error": f"the conversion process {how_it_ended(done.returncode)}: "
-                     f"{last_reason(done.stderr)}"}
+            "error": f"the conversion process {reason}"}

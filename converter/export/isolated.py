@@ -1,55 +1,58 @@
 """Run build + export in a worker process: an exporter crash is a reported error, not ours.
 
-The normalised graph goes to the worker as graph_io's JSON + .npz; the artifacts come back
-as their descriptions (the files themselves are written straight into the staging
-directory). A worker killed by a signal, or silent past the stage's time limit, becomes an
-ExportError (exit 3) naming what happened; nothing is published.
+The graphs go to the worker as graph_io's JSON + .npz; the artifacts come back as their
+descriptions (the files themselves are written straight into the staging directory). A
+worker killed by a signal, or silent past the stage's time limit, becomes an ExportError
+(exit 3) naming what happened; nothing is published. An exception in converter's own code
+there is an InternalError.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from converter.artifacts import Artifact, ModelGraph
-from converter.errors import ExportError, from_record
-from converter.graph_io import save_graph
+from converter.errors import ExportError, InternalError
+from converter.graph.serialize import save_graph
 from converter.options import ConvertOptions
+from converter.process.worker import Outcome, how_it_ended, last_line, run_task
 from converter.report.schema import jsonable
-from converter.verify.runner import how_it_ended, last_reason
 
 
 def export_isolated(
-    graph: ModelGraph, stage: Path, stem: str, options: ConvertOptions
-) -> tuple[list[Artifact], list[str], float]:
-    """The artifacts written into `stage`, the layers unrolled for TFLite, the build time."""
+    targets: dict[str, ModelGraph], stage: Path, stem: str, options: ConvertOptions,
+) -> tuple[list[Artifact], float]:
+    """The artifacts written into `stage` from each target's graph, and the build time."""
     with tempfile.TemporaryDirectory(prefix="converter-export-") as tmp:
-        request = Path(tmp) / "request.json"
-        request.write_text(json.dumps({
-            "graph": str(save_graph(graph, Path(tmp) / "graph.json")), "stage": str(stage),
-            "stem": stem, "options": jsonable(options)}))
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        try:
-            done = subprocess.run([sys.executable, "-m", "converter.export.worker", str(request)],
-                                  capture_output=True, env=env, stdin=subprocess.DEVNULL,
-                                  timeout=options.timeout_s)
-        except subprocess.TimeoutExpired:
-            raise ExportError(f"building and exporting took longer than {options.timeout_s:g} s"
-                              " (--timeout); raise it for a model this large") from None
-        answer_file = Path(f"{request}.answer.json")
-        if done.returncode != 0 or not answer_file.exists():
-            raise ExportError(f"the exporter {how_it_ended(done.returncode)} while converting "
-                              f"this model; nothing was written ({last_reason(done.stderr)})")
-        answer: dict[str, Any] = json.loads(answer_file.read_text())
-    if "error" in answer:
-        raise from_record(answer)
+        folder = Path(tmp)
+        saved: dict[int, str] = {}
+        for graph in targets.values():  # a graph two targets share is saved once
+            if id(graph) not in saved:
+                saved[id(graph)] = str(save_graph(graph, folder / f"graph{len(saved)}.json"))
+        request = {"graphs": {name: saved[id(graph)] for name, graph in targets.items()},
+                   "stage": str(stage), "stem": stem, "options": jsonable(options)}
+        outcome = run_task("converter.export.worker", request, folder, options.timeout_s)
+    if outcome.status != "ok":
+        raise failure(outcome, options)
     artifacts = [Artifact(**{**a, "input_names": tuple(a["input_names"]),
                              "output_names": tuple(a["output_names"]),
                              "lowerings": tuple(a.get("lowerings", ()))})
-                 for a in answer["artifacts"]]
-    return artifacts, answer["unrolled"], answer["build_seconds"]
+                 for a in outcome.answer["artifacts"]]
+    return artifacts, float(outcome.answer["build_seconds"])
+
+
+def failure(outcome: Outcome, options: ConvertOptions) -> Exception:
+    """The error an export worker that did not answer stands for."""
+    if outcome.error is not None:
+        return outcome.error
+    if outcome.status == "timeout":
+        return ExportError(f"building and exporting took longer than {options.timeout_s:g} s"
+                           " (--timeout); raise it for a model this large")
+    if outcome.status == "raised" and outcome.bug:
+        return InternalError(f"building and exporting raised {outcome.reason}", outcome.where)
+    if outcome.status == "raised":
+        return ExportError(f"the exporter failed on this model: {outcome.reason} (in "
+                           f"{outcome.where}); nothing was written")
+    return ExportError(f"the exporter {how_it_ended(outcome)} while converting this model; "
+                       f"nothing was written ({last_line(outcome.stderr)})")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from converter.errors import ExportError
-from converter.stderr_capture import captured_stderr
+from converter.process.stderr_capture import captured_stderr
 
 
 def to_tflite(

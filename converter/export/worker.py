@@ -1,50 +1,40 @@
-"""Build and export in a process of its own: `python -m converter.export.worker REQUEST`.
+"""Build and export in a process of its own (a `process.worker` task).
 
 The TFLite converter and tf2onnx run native code that can crash the interpreter; here a
 crash ends this process only, and the parent (isolated.py) reports it. The request names the
-saved normalised graph, the options and the staging directory; the answer is the artifacts'
-descriptions, the layers unrolled for TFLite and the build time, or the ConverterError.
+saved graph of each target, the options and the staging directory; the answer is the
+artifacts' descriptions and the build time.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from converter.errors import ConverterError, error_record
-from converter.graph_io import load_graph
+from converter.graph.serialize import load_graph
 from converter.options import ConvertOptions
 from converter.report.schema import jsonable
 
 
-def main(request_path: Path) -> int:
-    """Answer the request in `<request>.answer.json`."""
+def run(request: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
+    """Build each target's model, write every artifact into the staging directory."""
     from converter.build import build_targets
-    from converter.custom_objects import resolve_custom_objects
-    from converter.export import export
+    from converter.export.write import export
+    from converter.load.custom_objects import resolve_custom_objects
     from converter.verify.inputs import calibration_cases
 
-    request = json.loads(request_path.read_text())
-    answer_path = Path(f"{request_path}.answer.json")
-    try:
-        options = ConvertOptions(**request["options"])
-        graph = load_graph(Path(request["graph"]))
-        start = time.monotonic()
-        models, unrolled = build_targets(graph, options,
-                                         resolve_custom_objects(options.custom_objects))
-        built = time.monotonic() - start
-        calibration = calibration_cases(graph, options) if "int8" in options.precision else None
-        artifacts = export(models, graph, Path(request["stage"]), request["stem"], options,
-                           calibration)
-        answer = {"artifacts": jsonable(artifacts), "unrolled": list(unrolled),
-                  "build_seconds": built}
-    except ConverterError as exc:
-        answer = error_record(exc)
-    answer_path.write_text(json.dumps(answer))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1])))
+    options = ConvertOptions(**request["options"])
+    read = {path: load_graph(Path(path)) for path in set(request["graphs"].values())}
+    graphs = {target: read[path] for target, path in request["graphs"].items()}
+    # The targets' graphs differ only inside (TFLite's unrolled loops): same interface.
+    interface = graphs.get("onnx") or graphs["tflite"]
+    start = time.monotonic()
+    models = build_targets(graphs, resolve_custom_objects(options.custom_objects),
+                           options.allow_lambda)
+    built = time.monotonic() - start
+    calibration = calibration_cases(interface, options) if "int8" in options.precision else None
+    artifacts = export(models, interface, Path(request["stage"]), request["stem"], options,
+                       calibration)
+    return {"artifacts": jsonable(artifacts), "build_seconds": built}

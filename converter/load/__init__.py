@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from converter.artifacts import LoadedModel, ModelGraph, Provenance
-from converter.errors import LoadError
+from converter.errors import InternalError, LoadError
 from converter.load.architecture import read_architecture
 from converter.load.backend import decide_backend
 from converter.load.config_graph import graph_from_config
@@ -18,6 +18,7 @@ from converter.load.hdf5 import WEIGHTS_ONLY, read_hdf5
 from converter.load.isolated import load_in_child
 from converter.load.keras_zip import read_keras_zip
 from converter.load.plausible import check_plausible
+from converter.process.worker import exception_record
 
 __all__ = ["LoadOptions", "load_path"]
 
@@ -54,12 +55,23 @@ def read_checked(path: Path, options: LoadOptions) -> LoadedModel:
     except (OSError, KeyError, IndexError, ValueError, TypeError, AttributeError,
             RuntimeError) as exc:
         # h5py's errors from a damaged file surface wherever a value is first read, and a
-        # config of the wrong shape fails wherever it is first indexed: both mean the same.
+        # config of the wrong shape fails wherever it is first looked up; but a wrong type
+        # or attribute in converter's own code is converter's bug, not the file's.
+        where = raised_in_converter(exc)
+        if where and isinstance(exc, (TypeError, AttributeError)):
+            raise InternalError(f"reading {path} raised {type(exc).__name__}: {exc}",
+                                where) from exc
         raise LoadError(f"{path}: cannot be read as a Keras model; the file is damaged or "
                         f"not what its format promises ({type(exc).__name__}: "
-                        f"{str(exc)[:300]})") from None
+                        f"{str(exc)[:300]})") from exc
     check_plausible(loaded.graph, path, set(options.custom_objects))
     return loaded
+
+
+def raised_in_converter(exc: BaseException) -> str:
+    """The file:line in converter's own code where `exc` was raised, or "" for a library's."""
+    record = exception_record(exc)
+    return str(record["where"]) if record["bug"] else ""
 
 
 def read_source(path: Path, options: LoadOptions) -> LoadedModel:

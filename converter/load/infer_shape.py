@@ -15,40 +15,16 @@ from typing import Any
 import numpy as np
 
 from converter.errors import LoadError
+from converter.layers import spec_of
 
-IDENTITY = ("Dropout", "SpatialDropout1D", "Activation", "BatchNormalization", "ReLU",
-            "LeakyReLU", "LayerNormalization", "GaussianNoise")
 MAX_LENGTH = 10_000_000
 
 
-def size(value: Any, default: int = 1) -> int:
-    """A 1-D size argument (int, list, None) as an int."""
-    if value is None:
-        return default
-    return int(value[0] if isinstance(value, (list, tuple)) else value)
-
-
 def step_length(class_name: str, config: Mapping[str, Any], length: int) -> int | None:
-    """The output length of one layer, or None when the layer ends the length arithmetic."""
-    if class_name in IDENTITY:
-        return length
-    if "Conv1D" in class_name or "Pooling1D" in class_name and "Global" not in class_name:
-        window = size(config.get("kernel_size", config.get("pool_size")), 2)
-        dilation = size(config.get("dilation_rate"))
-        stride = size(config.get("strides"), window if "Pooling" in class_name else 1)
-        span = (window - 1) * dilation + 1
-        if config.get("padding", "valid") in ("same", "causal"):
-            return -(-length // stride)
-        return (length - span) // stride + 1 if length >= span else -1
-    if class_name == "ZeroPadding1D":
-        pad = config.get("padding", 1)
-        return length + (2 * pad if isinstance(pad, int) else sum(pad))
-    if class_name == "Cropping1D":
-        crop = config.get("cropping", (1, 1))
-        return length - (2 * crop if isinstance(crop, int) else sum(crop))
-    if class_name == "UpSampling1D":
-        return length * int(config.get("size", 2))
-    return None
+    """The output length of one layer (its catalogue entry's `length`), or None when the
+    layer ends the length arithmetic."""
+    spec = spec_of(class_name)
+    return None if spec.length is None else spec.length(config, length)
 
 
 def channels_in(entries: Sequence[Mapping[str, Any]], weights: Mapping[str, tuple[np.ndarray, ...]],

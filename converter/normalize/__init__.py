@@ -20,7 +20,7 @@ from converter.normalize import (
     theano_kernels,
     unwrap_time_distributed,
 )
-from converter.normalize._infra import Pass, PassResult, run_passes
+from converter.graph.passes import Pass, PassResult, run_passes
 
 __all__ = ["DEFAULT_PASSES", "Pass", "PassResult", "normalize"]
 

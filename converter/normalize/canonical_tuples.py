@@ -1,8 +1,8 @@
 """One canonical form for the size arguments of 1-D layers.
 
-Given: a 1-D layer (a class name containing "1D") whose kernel_size, strides, dilation_rate or
-pool_size is an int, a one-element list or a tuple, as Keras 1-3 and hand-written JSON write
-them.
+Given: a layer whose catalogue entry names 1-D size arguments (`sizes`: a conv's
+kernel_size, strides and dilation_rate, a pooling's pool_size and strides) given as an int, a
+one-element list or a tuple, as Keras 1-3 and hand-written JSON write them.
 Result: each as a one-element tuple of int, e.g. `kernel_size=3` and `[3]` -> `(3,)`.
 A None stride (pooling's "same as pool_size") stays None.
 """
@@ -14,9 +14,8 @@ from typing import Any
 
 from converter.artifacts import Layer
 from converter.errors import LoadError
-from converter.normalize._infra import ConfigPass
-
-SIZE_KEYS = ("kernel_size", "strides", "dilation_rate", "pool_size")
+from converter.layers import spec_of
+from converter.graph.passes import ConfigPass
 
 
 def canonical(value: Any, layer: str, key: str) -> tuple[int] | None:
@@ -31,11 +30,9 @@ def canonical(value: Any, layer: str, key: str) -> tuple[int] | None:
 
 def rewrite(layer: Layer) -> tuple[Mapping[str, Any], list[str]] | None:
     """Canonicalise the size arguments of one 1-D layer."""
-    if "1D" not in layer.class_name:
-        return None
     config = dict(layer.config)
     notes = []
-    for key in SIZE_KEYS:
+    for key in spec_of(layer.class_name).sizes:
         if key not in config:
             continue
         value = canonical(config[key], layer.name, key)

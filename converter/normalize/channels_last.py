@@ -3,9 +3,9 @@
 Given: layers with data_format="channels_first" (tf.keras and Keras 3 accept it; the TFLite
 converter computes wrong numbers for it or refuses it, and every runtime pays transposes).
 Result: every such layer is channels_last; a tensor a channels_first layer produced travels
-transposed ("flipped") through the layers that do not care (activations, merges, dropout)
-or whose axis argument is remapped (BatchNormalization, LayerNormalization, Concatenate,
-Softmax); a Flatten of a flipped tensor feeding only Dense layers gets their kernel rows
+transposed ("flipped") through the layers that do not care (the catalogue's `elementwise`:
+activations, merges, dropout) or whose axis argument is remapped (its `axis_key`:
+BatchNormalization, LayerNormalization, Concatenate, Softmax); a Flatten of a flipped tensor feeding only Dense layers gets their kernel rows
 permuted from (C, W) to (W, C) order. Any other reader of a flipped tensor, and every model
 output, gets a Permute((2, 1)) back, so the model's inputs and outputs keep their layout
 and layers this pass does not know stay correct. A Permute((2, 1)) to channels_last is
@@ -18,17 +18,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
-from converter.flatten_order import reorder_rows
-from converter.normalize._infra import PassResult
+from converter.graph.flatten_order import reorder_rows
+from converter.layers import spec_of
+from converter.graph.passes import PassResult
 
-FORMAT_LAYERS = ("Conv1D", "SeparableConv1D", "DepthwiseConv1D", "Conv1DTranspose",
-                 "MaxPooling1D", "AveragePooling1D")
-GLOBAL_POOLS = ("GlobalMaxPooling1D", "GlobalAveragePooling1D")
-ELEMENTWISE = ("Activation", "ReLU", "LeakyReLU", "ELU", "ThresholdedReLU", "Dropout",
-               "AlphaDropout", "GaussianNoise", "GaussianDropout", "ActivityRegularization",
-               "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")
-AXIS_LAYERS = {"BatchNormalization": "axis", "LayerNormalization": "axis",
-               "Concatenate": "axis", "Softmax": "axis"}
 # Axis of a rank-3 channels_first tensor -> the same axis once flipped to channels_last.
 FLIPPED_AXIS = {0: 0, 1: 2, 2: 1}
 
@@ -93,11 +86,12 @@ def rewrite_call(state: Rewrite, layer: Layer, layer_call: LayerCall, index: int
     config, refs = layer.config, layer_call.inputs
     first = config.get("data_format") == "channels_first"
     out = TensorRef(layer.name, index)
-    if layer.class_name in FORMAT_LAYERS and first:
+    data_format = spec_of(layer.class_name).data_format
+    if data_format == "window" and first:
         channels = channel_count(layer, refs, state)
         refs = state.flipped_all(refs)
         state.flipped[out] = channels
-    elif layer.class_name in GLOBAL_POOLS and first:
+    elif data_format == "global" and first:
         refs = state.flipped_all(refs)
         if config.get("keepdims"):
             state.flipped[out] = None
@@ -116,9 +110,10 @@ def rewrite_call(state: Rewrite, layer: Layer, layer_call: LayerCall, index: int
 
 def flips_through(layer: Layer) -> bool:
     """Whether a layer computes the same on a flipped tensor (its axis remapped)."""
-    if layer.class_name in ELEMENTWISE:
+    spec = spec_of(layer.class_name)
+    if spec.elementwise:
         return True
-    return layer.class_name in AXIS_LAYERS and all(isinstance(a, int) for a in axes(layer))
+    return spec.axis_key is not None and all(isinstance(a, int) for a in axes(layer))
 
 
 def flattens_flipped(layer: Layer, state: Rewrite, refs: tuple[TensorRef, ...]) -> bool:
@@ -139,7 +134,7 @@ def flattens_flipped(layer: Layer, state: Rewrite, refs: tuple[TensorRef, ...]) 
 
 def axes(layer: Layer) -> list[Any]:
     """The layer's axis argument as a list."""
-    value = layer.config.get(AXIS_LAYERS[layer.class_name], -1)
+    value = layer.config.get(str(spec_of(layer.class_name).axis_key), -1)
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
@@ -157,13 +152,13 @@ def rewritten_layer(state: Rewrite, layer: Layer, calls: tuple[LayerCall, ...]) 
     """The layer's config for the layout its calls now read, a Dense kernel reordered."""
     config: dict[str, Any] = dict(layer.config)
     reads_flipped = any(r in state.flipped for c in calls for r in c.inputs)
+    key = spec_of(layer.class_name).axis_key
     if config.get("data_format") == "channels_first" and (
-            layer.class_name in FORMAT_LAYERS + GLOBAL_POOLS or (
+            spec_of(layer.class_name).data_format is not None or (
             layer.class_name == "Flatten" and reads_flipped)):
         config["data_format"] = "channels_last"
         state.changes.append(f"{layer.name}: data_format channels_first -> channels_last")
-    if layer.class_name in AXIS_LAYERS and reads_flipped:
-        key = AXIS_LAYERS[layer.class_name]
+    if key is not None and reads_flipped:
         old = axes(layer)
         new = [FLIPPED_AXIS[a % 3] for a in old]
         config[key] = new if isinstance(config.get(key), (list, tuple)) else new[0]

@@ -13,7 +13,7 @@ from typing import Any
 
 from converter.artifacts import Layer
 from converter.errors import LoadError
-from converter.normalize._infra import ConfigPass
+from converter.graph.passes import ConfigPass
 
 
 def rewrite(layer: Layer) -> tuple[Mapping[str, Any], list[str]] | None:

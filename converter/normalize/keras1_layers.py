@@ -4,8 +4,8 @@ Given: layers as Keras 1.x saved them (Convolution1D, AtrousConvolution1D, nb_fi
 filter_length, border_mode, subsample_length, pool_length, output_dim, inner_activation,
 consume_less, Dropout(p), input_dtype, per-gate recurrent weights, 4-D conv kernels), wrappers
 (TimeDistributed, Bidirectional) included.
-Result: the same layers in Keras 3 classes and keys, weights in Keras 3 layouts (see
-`keras1_weights`). Every Keras 1 key is either mapped to its Keras 3 meaning or, when it
+Result: the same layers in Keras 3 classes and keys, weights in Keras 3 layouts. Each class's
+rule and weight layout live in its catalogue entry (`converter.layers`). Every Keras 1 key is either mapped to its Keras 3 meaning or, when it
 only mattered for training (initialisers, regularisers, constraints), dropped with a note;
 a key this table does not know stops loading, naming the layer and the key, so no meaning
 is ever lost silently. Keras 1's Merge is the `legacy_merge` pass's job.
@@ -14,50 +14,15 @@ is ever lost silently. Keras 1's Merge is the `legacy_merge` pass's job.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from converter.artifacts import Layer, ModelGraph
 from converter.errors import LoadError, UnsupportedLayersError
-from converter.normalize._infra import LayerPass, PassResult
-from converter.normalize.keras1_weights import conv1d_kernel, fuse_gates, split_halves
-
-
-def as_list(value: Any) -> Any:
-    """An int size as the one-element list Keras 2+ writes."""
-    return value if value is None or isinstance(value, list) else [value]
-
-
-def padding(value: Any) -> str:
-    """`border_mode` -> `padding`; Keras 1's "full" has no Keras 3 form."""
-    if value not in ("valid", "same", "causal"):
-        raise LoadError(f"{value!r} has no Keras 3 equivalent (valid, same)")
-    return str(value)
-
-
-def refuse_true(key: str) -> Callable[[Any], Any]:
-    """A transform that accepts only a false value of `key`."""
-
-    def check(value: Any) -> Any:
-        if value:
-            raise LoadError(f"{value!r} cannot be converted (only {key}=False can)")
-        return value
-
-    return check
-
-
-@dataclass(frozen=True)
-class Rule:
-    """How one Keras 1 class maps: its Keras 3 class, renamed keys, value transforms."""
-
-    target: str
-    renames: Mapping[str, str] = field(default_factory=dict)
-    keep: frozenset[str] = frozenset()
-    transforms: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
-    added: Mapping[str, Any] = field(default_factory=dict)
-
+from converter.layers import inner_layers, keras1_rules, spec_of, specs
+from converter.graph.passes import LayerPass, PassResult
 
 # Keys every Keras 1 layer may carry; the InputLayer now holds the shape.
 COMMON = frozenset({"name", "trainable"})
@@ -76,60 +41,8 @@ KERAS1_ONLY = frozenset({
     "U_regularizer", "b_regularizer", "W_constraint", "U_constraint", "b_constraint",
     "input_dtype",
 })
-CONV = Rule(
-    "Conv1D",
-    {"nb_filter": "filters", "filter_length": "kernel_size", "border_mode": "padding",
-     "subsample_length": "strides", "atrous_rate": "dilation_rate", "bias": "use_bias"},
-    frozenset({"activation"}),
-    {"kernel_size": as_list, "strides": as_list, "dilation_rate": as_list, "padding": padding},
-)
-POOL = {"pool_length": "pool_size", "stride": "strides", "border_mode": "padding"}
-POOL_TRANSFORMS = {"pool_size": as_list, "strides": as_list, "padding": padding}
-RECURRENT = {"output_dim": "units", "inner_activation": "recurrent_activation",
-             "dropout_W": "dropout", "dropout_U": "recurrent_dropout", "consume_less": ""}
-RECURRENT_KEEP = frozenset({"activation", "return_sequences", "go_backwards", "stateful",
-                            "unroll"})
-RULES: dict[str, Rule] = {
-    "Convolution1D": CONV,
-    "AtrousConvolution1D": CONV,
-    "MaxPooling1D": Rule("MaxPooling1D", POOL, transforms=POOL_TRANSFORMS),
-    "AveragePooling1D": Rule("AveragePooling1D", POOL, transforms=POOL_TRANSFORMS),
-    "GlobalMaxPooling1D": Rule("GlobalMaxPooling1D"),
-    "GlobalAveragePooling1D": Rule("GlobalAveragePooling1D"),
-    "Dense": Rule("Dense", {"output_dim": "units", "bias": "use_bias"},
-                  frozenset({"activation"})),
-    "Embedding": Rule("Embedding", {"dropout": ""},
-                      frozenset({"input_dim", "output_dim", "mask_zero"})),
-    "LSTM": Rule("LSTM", RECURRENT, RECURRENT_KEEP, {"stateful": refuse_true("stateful")}),
-    "GRU": Rule("GRU", RECURRENT, RECURRENT_KEEP, {"stateful": refuse_true("stateful")},
-                {"reset_after": False}),
-    "SimpleRNN": Rule("SimpleRNN", RECURRENT, RECURRENT_KEEP,
-                      {"stateful": refuse_true("stateful")}),
-    "Bidirectional": Rule("Bidirectional", keep=frozenset({"merge_mode", "layer"})),
-    "TimeDistributed": Rule("TimeDistributed", keep=frozenset({"layer"})),
-    "Dropout": Rule("Dropout", {"p": "rate"}),
-    "SpatialDropout1D": Rule("SpatialDropout1D", {"p": "rate"}),
-    "GaussianNoise": Rule("GaussianNoise", {"sigma": "stddev"}),
-    "GaussianDropout": Rule("GaussianDropout", {"p": "rate"}),
-    "Flatten": Rule("Flatten"),
-    "Activation": Rule("Activation", keep=frozenset({"activation"})),
-    "Reshape": Rule("Reshape", keep=frozenset({"target_shape"})),
-    "Permute": Rule("Permute", keep=frozenset({"dims"})),
-    "RepeatVector": Rule("RepeatVector", keep=frozenset({"n"})),
-    "ZeroPadding1D": Rule("ZeroPadding1D", keep=frozenset({"padding"})),
-    "Cropping1D": Rule("Cropping1D", keep=frozenset({"cropping"})),
-    "UpSampling1D": Rule("UpSampling1D", {"length": "size"}),
-    "BatchNormalization": Rule(
-        "BatchNormalization", {"mode": ""}, frozenset({"epsilon", "axis"}),
-        {"mode": refuse_true("mode")},
-    ),
-    "InputLayer": Rule(
-        "InputLayer", {"input_dtype": "dtype", "batch_input_shape": "batch_shape", "sparse": ""},
-        transforms={"sparse": refuse_true("sparse")},
-    ),
-    "LeakyReLU": Rule("LeakyReLU", {"alpha": "negative_slope"}),
-    "ELU": Rule("ELU", keep=frozenset({"alpha"})),
-}
+RULES = keras1_rules()
+
 
 def is_keras1(class_name: str, config: Mapping[str, Any]) -> bool:
     """Whether a layer config is still in Keras 1 vocabulary.
@@ -138,14 +51,12 @@ def is_keras1(class_name: str, config: Mapping[str, Any]) -> bool:
     class's renamed keys, `init`-style training keys, `input_dtype`); Keras 2 shares class
     names (Dense, LSTM) but never those keys.
     """
-    if class_name in ("Convolution1D", "AtrousConvolution1D"):
-        return True
     rule = RULES.get(class_name)
     if rule is None:
         return False
-    markers = set(rule.renames) | KERAS1_ONLY
-    if class_name == "InputLayer":
-        markers = {"input_dtype"}
+    if rule.target != class_name:  # a class only Keras 1 had (Convolution1D)
+        return True
+    markers = set(rule.renames) | KERAS1_ONLY if rule.markers is None else rule.markers
     return any(key in markers and key not in rule.keep for key in config)
 
 
@@ -185,8 +96,9 @@ def translate(
                 f"layer {owner} ({class_name}): Keras 1 config key {key!r}={value!r} is not "
                 "understood by converter, and dropping it could change the numbers"
             )
-    if class_name == "Embedding" and out.get("mask_zero") is False:
-        out.pop("mask_zero")
+    for key, default in rule.dropped_at.items():
+        if key in out and out[key] == default:
+            out.pop(key)
     inner = out.get("layer")
     if isinstance(inner, Mapping) and "class_name" in inner:
         inner_class, inner_config, inner_notes = translate(
@@ -202,27 +114,20 @@ def apply(transform: Callable[[Any], Any], value: Any, owner: str, key: str) -> 
     try:
         return transform(value)
     except LoadError as exc:
-        raise LoadError(f"layer {owner}: {key}: {exc.message}") from None
+        raise LoadError(f"layer {owner}: {key}: {exc.message}") from exc
 
 
 def convert_weights(
     class_name: str, config: Mapping[str, Any], weights: Sequence[np.ndarray],
     names: Sequence[str], owner: str,
 ) -> tuple[np.ndarray, ...]:
-    """Keras 1 weight layouts of one (converted) layer -> Keras 3 layouts."""
-    if class_name == "Conv1D" and weights:
-        kernel = conv1d_kernel(weights[0], int(config["filters"]),
-                               int(as_list(config["kernel_size"])[0]), owner)
-        return (kernel, *weights[1:])
-    if class_name in ("LSTM", "GRU"):
-        return fuse_gates(class_name, weights, names, owner)
-    inner = config.get("layer")
-    if class_name == "TimeDistributed" and isinstance(inner, Mapping):
-        return convert_weights(inner["class_name"], inner["config"], weights, names, owner)
-    if class_name == "Bidirectional" and isinstance(inner, Mapping):
-        (fw, fw_names), (bw, bw_names) = split_halves(weights, names)
-        return (*convert_weights(inner["class_name"], inner["config"], fw, fw_names, owner),
-                *convert_weights(inner["class_name"], inner["config"], bw, bw_names, owner))
+    """Keras 1 weight layouts of one (translated) layer -> Keras 3 layouts, by its entry; a
+    wrapper without its own rule converts its inner layer's."""
+    spec = spec_of(class_name)
+    if spec.keras1_weights is not None:
+        return spec.keras1_weights(config, weights, names, owner)
+    for _, inner_class, inner_config in inner_layers(config):
+        return convert_weights(inner_class, inner_config, weights, names, owner)
     return tuple(weights)
 
 
@@ -249,7 +154,7 @@ def rewrite(layer: Layer) -> tuple[Layer, list[str]] | None:
 # pass already ran on holds those).
 KNOWN_CLASSES = frozenset(
     set(RULES) | {r.target for r in RULES.values()}
-    | {"Merge", "Concatenate", "Add", "Multiply", "Average", "Maximum", "Dot"}
+    | {name for spec in specs() for name in (spec.name, *spec.from_legacy) if spec.from_legacy}
 )
 
 

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from converter.artifacts import Layer, ModelGraph
-from converter.normalize._infra import ConfigPass, rewrite_wrapped
+from converter.layers.activation import LEGACY_HARD_SIGMOID as LEGACY
+from converter.graph.passes import ConfigPass, rewrite_wrapped
 
-LEGACY = "keras2_hard_sigmoid"
 KEYS = ("activation", "recurrent_activation")
 
 

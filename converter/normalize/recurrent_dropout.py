@@ -1,6 +1,6 @@
 """Recurrent dropout rates, which do nothing at inference, set to zero.
 
-Given: LSTM/GRU/SimpleRNN layers (wrapped in Bidirectional or TimeDistributed too) with
+Given: recurrent layers (LSTM/GRU/SimpleRNN: the catalogue's `recurrent`; wrapped in Bidirectional or TimeDistributed too) with
 `dropout` or `recurrent_dropout` above zero.
 Result: both rates 0.0. The numbers at inference are the same, but Keras 3 keeps a
 seed-generator variable (and its assignment) in the traced graph for any non-zero rate,
@@ -13,16 +13,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from converter.artifacts import Layer
-from converter.normalize._infra import ConfigPass, rewrite_wrapped
+from converter.layers import spec_of
+from converter.graph.passes import ConfigPass, rewrite_wrapped
 
-RECURRENT = ("LSTM", "GRU", "SimpleRNN")
 RATES = ("dropout", "recurrent_dropout")
 
 
 def zeroed(class_name: str, config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The config with its dropout rates (and its wrapped layers') at zero."""
     out, notes = dict(config), []
-    if class_name in RECURRENT:
+    if spec_of(class_name).recurrent:
         for key in RATES:
             if out.get(key):
                 notes.append(f"{key} {out[key]} -> 0.0 (inference)")

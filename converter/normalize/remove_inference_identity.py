@@ -1,7 +1,8 @@
 """Layers that are the identity at inference leave the graph.
 
-Given: Dropout, SpatialDropout1D, GaussianNoise, GaussianDropout, AlphaDropout or
-ActivityRegularization layers, each call consuming one tensor.
+Given: layers whose catalogue entry is the identity at inference (`identity_at_inference`:
+Dropout, SpatialDropout1D, GaussianNoise, GaussianDropout, AlphaDropout,
+ActivityRegularization, Identity), each call consuming one tensor.
 Result: the layers removed and every consumer (and model output) reading the tensor the
 removed call read, so exporters emit no no-op and op counts reflect real work.
 """
@@ -11,18 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from converter.artifacts import LayerCall, ModelGraph, TensorRef
-from converter.normalize._infra import PassResult
-
-IDENTITY_AT_INFERENCE = frozenset(
-    {
-        "Dropout",
-        "SpatialDropout1D",
-        "GaussianNoise",
-        "GaussianDropout",
-        "AlphaDropout",
-        "ActivityRegularization",
-    }
-)
+from converter.layers import spec_of
+from converter.graph.passes import PassResult
 
 
 class RemoveInferenceIdentity:
@@ -34,7 +25,7 @@ class RemoveInferenceIdentity:
         """Drop identity layers and rewire their consumers."""
         bypass: dict[TensorRef, TensorRef] = {}
         for layer in graph.layers:
-            if layer.class_name in IDENTITY_AT_INFERENCE:
+            if spec_of(layer.class_name).identity_at_inference:
                 for index, call in enumerate(layer.calls):
                     bypass[TensorRef(layer.name, index, 0)] = call.inputs[0]
         if not bypass:

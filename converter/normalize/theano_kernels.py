@@ -1,11 +1,12 @@
 """Theano-trained convolution kernels -> TensorFlow's cross-correlation convention.
 
-Given: a graph whose `kernel_convention` is "convolution": its Conv1D kernels were trained
-under Theano, which computes a true convolution (the kernel flipped along its length),
-while TensorFlow, LiteRT and ONNX compute a cross-correlation.
-Result: every Conv1D / Conv1DTranspose kernel (inside TimeDistributed too) reversed along its
-length axis and `kernel_convention` "cross-correlation", so each layer computes the same
-numbers it computed under Theano. How the backend was decided is in the report's provenance.
+Given: a graph whose `kernel_convention` is "convolution": its convolution kernels were
+trained under Theano, which computes a true convolution (the kernel flipped along its
+length), while TensorFlow, LiteRT and ONNX compute a cross-correlation.
+Result: the kernel of every layer whose catalogue entry has a kernel along the length axis
+(`length_kernel`: the 1-D convolutions, inside TimeDistributed too) reversed along that axis
+and `kernel_convention` "cross-correlation", so each layer computes the same numbers it
+computed under Theano. How the backend was decided is in the report's provenance.
 """
 
 from __future__ import annotations
@@ -15,17 +16,14 @@ from dataclasses import replace
 import numpy as np
 
 from converter.artifacts import Layer, ModelGraph
-from converter.normalize._infra import PassResult
-
-CONVOLUTIONS = ("Conv1D", "Conv1DTranspose")
+from converter.layers import inner_layers, spec_of
+from converter.graph.passes import PassResult
 
 
 def flipped(layer: Layer) -> Layer | None:
     """The layer with its kernel reversed along the length axis, or None for no kernel."""
-    inner = layer.config.get("layer")
-    class_name = inner.get("class_name") if layer.class_name == "TimeDistributed" and isinstance(
-        inner, dict) else layer.class_name
-    if class_name not in CONVOLUTIONS or not layer.weights:
+    classes = [layer.class_name] + [name for _, name, _ in inner_layers(layer.config)]
+    if not any(spec_of(name).length_kernel for name in classes) or not layer.weights:
         return None
     kernel = np.ascontiguousarray(layer.weights[0][::-1])
     return replace(layer, weights=(kernel, *layer.weights[1:]))

@@ -1,4 +1,7 @@
-"""Run a ModelGraph's layers in dependency order on NumPy arrays."""
+"""Run a ModelGraph's layers in dependency order on NumPy arrays.
+
+Each layer's implementation is its catalogue entry's `reference` (`converter.layers`).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,25 @@ from collections.abc import Sequence
 import numpy as np
 
 from converter.artifacts import Layer, ModelGraph, TensorRef
-from converter.reference import conv, core, recurrent  # noqa: F401  (they register layers)
-from converter.reference.registry import UnsupportedByReference, implementation
+from converter.layers import spec_of
+from converter.layers.spec import Config, Impl, Inputs, UnsupportedByReference, Weights
 
 Array = np.ndarray
+
+
+def implementation(class_name: str) -> Impl:
+    """The NumPy implementation of a class, or UnsupportedByReference naming it."""
+    spec = spec_of(class_name)
+    wrapper = spec.wrapper_reference
+    if wrapper is not None:
+
+        def wrapped(config: Config, weights: Weights, inputs: Inputs) -> Array:
+            return wrapper(config, weights, inputs, implementation)
+
+        return wrapped
+    if spec.reference is None:
+        raise UnsupportedByReference(f"no NumPy implementation of {class_name}")
+    return spec.reference
 
 
 def run_graph(graph: ModelGraph, feeds: Sequence[Array]) -> list[Array]:
@@ -48,4 +66,5 @@ def call(layer: Layer, index: int, tensors: dict[TensorRef, Array]) -> Array:
     try:
         return implementation(layer.class_name)(layer.config, weights, inputs)
     except UnsupportedByReference as exc:
-        raise UnsupportedByReference(f"layer {layer.name} ({layer.class_name}): {exc}") from None
+        raise UnsupportedByReference(
+            f"layer {layer.name} ({layer.class_name}): {exc}") from exc

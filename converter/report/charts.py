@@ -10,7 +10,8 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from converter.report.view import BAD, ErrorBar
+from converter.artifacts import FAILURES
+from converter.report.view import ErrorBar
 
 WIDTH, LABEL, ROW, TOP = 640, 250, 22, 28
 PLOT = WIDTH - LABEL - 60
@@ -37,7 +38,7 @@ def error_chart(bars: Sequence[ErrorBar]) -> str:
                      f'text-anchor="middle">1e{decade}</text>')
     for row, bar in enumerate(bars):
         y = TOP + row * ROW
-        colour = "#c62828" if bar.status in BAD else COLOUR.get(bar.status, "#9e9e9e")
+        colour = "#c62828" if bar.status in FAILURES else COLOUR.get(bar.status, "#9e9e9e")
         parts.append(f'<text x="{LABEL - 6}" y="{y + 14}" text-anchor="end" class="label">'
                      f'{escape(bar.label)}</text>')
         if bar.max_abs is None:

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from converter.artifacts import FAILURES
 from converter.report.documents import entries
-from converter.report.view import BAD, figure, short
+from converter.report.view import figure, short
 
 GROWTH = 10.0  # a passing check whose error grew this many times is worth a line
 
@@ -73,10 +74,10 @@ def check_changes(old: list[Mapping[str, Any]], new: list[Mapping[str, Any]]
     for key in (k for k in after if k in before):
         was, now = before[key], after[key]
         numbers = f"max abs {figure(was.get('max_abs'))} -> {figure(now.get('max_abs'))}"
-        if was["status"] == "passed" and now["status"] in BAD:
+        if was["status"] == "passed" and now["status"] in FAILURES:
             out.append(("regression", f"{key}: passed -> {now['status']} ({numbers}) "
                                       f"{now.get('reason', '')}".rstrip()))
-        elif was["status"] in BAD and now["status"] == "passed":
+        elif was["status"] in FAILURES and now["status"] == "passed":
             out.append(("improvement", f"{key}: {was['status']} -> passed ({numbers})"))
         elif now["status"] == "skipped" and was["status"] != "skipped":
             out.append(("change", f"{key}: newly skipped ({now.get('reason', '')})"))

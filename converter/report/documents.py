@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from converter.errors import (
+    EXIT_INTERNAL,
     EXIT_MODEL_ERROR,
     EXIT_OK,
     EXIT_PARITY_FAILED,
@@ -22,9 +23,10 @@ from converter.errors import (
 from converter.report.schema import SCHEMA
 
 BATCH_SCHEMA = "converter.batch/1"
-# Worst last: a usage error stops everything, a model that did not convert shipped nothing,
+# Worst last: a bug in converter, a usage error stops everything, a model that did not convert shipped nothing,
 # a failed check shipped wrong numbers, an unavailable runtime left a check undone.
-SEVERITY = (EXIT_OK, EXIT_RUNTIME_UNAVAILABLE, EXIT_PARITY_FAILED, EXIT_MODEL_ERROR, EXIT_USAGE)
+SEVERITY = (EXIT_OK, EXIT_RUNTIME_UNAVAILABLE, EXIT_PARITY_FAILED, EXIT_MODEL_ERROR, EXIT_USAGE,
+            EXIT_INTERNAL)
 # Fields that say how long or whether work was redone, not what the result was.
 TIMING_FIELDS = ("timings", "seconds", "cached")
 
@@ -64,7 +66,7 @@ def worst_exit_code(codes: Iterable[int]) -> int:
     """The most severe of the exit codes (0 when there are none)."""
     ranked = [SEVERITY.index(c) if c in SEVERITY else len(SEVERITY) for c in codes]
     worst = max(ranked, default=0)
-    return SEVERITY[worst] if worst < len(SEVERITY) else EXIT_USAGE
+    return SEVERITY[worst] if worst < len(SEVERITY) else EXIT_INTERNAL
 
 
 def batch_document(models: Sequence[Mapping[str, Any]]) -> Document:

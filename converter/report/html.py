@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from converter.artifacts import FAILURES
 from converter.report.charts import error_chart, op_chart
 from converter.report.documents import entries
-from converter.report.view import BAD, ModelView, Table, model_view
+from converter.report.view import ModelView, Table, model_view
 
 STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
@@ -74,7 +75,7 @@ def table(data: Table, titled: bool = True) -> str:
     rows = []
     for index, cells in enumerate(data.rows):
         mark = data.marks[index] if index < len(data.marks) else ""
-        kind = ' class="bad"' if mark in BAD else (' class="skipped"' if mark == "skipped" else "")
+        kind = ' class="bad"' if mark in FAILURES else (' class="skipped"' if mark == "skipped" else "")
         rows.append(f"<tr{kind}>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
     title = f"<h3>{escape(data.title)}</h3>" if titled else ""
     return f'{title}<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>' \

@@ -13,6 +13,8 @@ from typing import Protocol
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
+from converter.artifacts import FAILURES
+
 
 class StageListener(Protocol):
     """Told when a stage (load, export, one runtime's check...) starts and how it ended."""
@@ -64,7 +66,7 @@ class Spinners:
 
     def end(self, stage: str, outcome: str = "done") -> None:
         """Complete the stage's line and say how it ended."""
-        colour = "red" if outcome in ("failed", "crashed", "timeout") else "green"
+        colour = "red" if outcome in FAILURES else "green"
         with self.lock:
             task = self.tasks.get(stage)
             if task is not None:

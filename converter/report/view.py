@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BAD = ("failed", "crashed", "timeout")
+from converter.artifacts import FAILURES
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def verdict(entry: Mapping[str, Any]) -> str:
         return f"NOT CONVERTED (exit {entry['exit_code']}): {entry.get('error', '')}"
     checks = report["parity"]
     passed = sum(c["status"] == "passed" for c in checks)
-    bad = [f"{c['runtime']} on {short(c['artifact'])}" for c in checks if c["status"] in BAD]
+    bad = [f"{c['runtime']} on {short(c['artifact'])}" for c in checks if c["status"] in FAILURES]
     if report["passed"]:
         skipped = len(checks) - passed
         return f"PASSED: {passed} parity checks passed" + (
@@ -115,7 +115,7 @@ def matrix(checks: Sequence[Mapping[str, Any]]) -> Table:
                        f"{check['status']} {figure(check.get('max_abs'))}".replace(" -", ""))
         rows.append(tuple(row))
         statuses = [cell[(runtime, a)]["status"] for a in artifacts if (runtime, a) in cell]
-        marks.append(next((s for s in statuses if s in BAD), statuses[0] if statuses else ""))
+        marks.append(next((s for s in statuses if s in FAILURES), statuses[0] if statuses else ""))
     return Table("Parity matrix (status, max abs error)", ("runtime", *artifacts), tuple(rows),
                  tuple(marks))
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from converter.artifacts import Artifact, ModelGraph, ParityCheck
-from converter.graph_io import save_graph
-from converter.interface import input_specs, output_names
+from converter.graph.serialize import save_graph
+from converter.graph.interface import input_specs, output_names
 from converter.options import ConvertOptions
 from converter.report.progress import Silent, StageListener
 from converter.verify.compare import compare_output
@@ -50,42 +50,14 @@ def verify(
     `graph` is the normalised graph (its interface is the artifacts'); `loader` names the
     library that loads the `source` file for the reference runtime.
     """
-    specs = input_specs(graph)
     cases = parity_cases(graph, options)
     shapes = tuple({k: list(v.shape) for k, v in case.items()} for case in cases)
-    graph_outputs = output_names(graph)
     with tempfile.TemporaryDirectory(prefix="converter-verify-") as tmp:
-        workdir = Path(tmp)
-        inputs = write_cases(cases, workdir / "inputs.npz")
-        names = tuple(s.name for s in specs)
-        graph_file = save_graph(graph, workdir / "graph.json")
-        # The normalised graph is a pseudo-artifact for runtimes that interpret it (numpy).
-        graph_artifact = Artifact(GRAPH_ARTIFACT, "graph", "graph", 0, "", {}, names,
-                                  graph_outputs)
-        targets = {a.path: stage / a.path for a in artifacts} | {GRAPH_ARTIFACT: graph_file}
-
-        def job(runtime: str, target: Path, feed_names: tuple[str, ...] = names,
-                feeds: Path = inputs) -> WorkerJob:
-            return WorkerJob(runtime, str(target), loader, feeds, len(cases), names,
-                             options.custom_objects, options.allow_lambda, feed_names)
-
-        reference_name = "numpy" if loader == "numpy" else REFERENCE
-        if reference_name == "numpy":
-            reference = run_worker(job("numpy", graph_file), workdir, options.timeout_s)
-        else:  # the original model, fed and read in its own layout
-            source_inputs = inputs if not any(graph.input_permutations) else write_cases(
-                in_source_layout(cases, graph), workdir / "source_inputs.npz")
-            reference = in_graph_layout(run_worker(
-                job(REFERENCE, source, feeds=source_inputs), workdir, options.timeout_s), graph)
-        if reference.status != "ok" and reference_name != "numpy":
-            # The original cannot run (e.g. a deferred-build file Keras cannot load): the
-            # independent NumPy interpreter of the graph becomes the reference, and says why.
-            fallback = run_worker(job("numpy", graph_file), workdir, options.timeout_s)
-            if fallback.status == "ok":
-                reason = f"{reference_name} could not run the original ({reference.reason}); " \
-                         "the NumPy reference was used instead"
-                reference = replace(fallback, reason=reason)
-                reference_name = "numpy"
+        plan = Plan(graph, loader, Path(tmp), options, cases, write_cases(cases,
+                                                                          Path(tmp) / "inputs.npz"))
+        graph_artifact = plan.graph_artifact()
+        targets = {a.path: stage / a.path for a in artifacts} | {GRAPH_ARTIFACT: plan.graph_file}
+        reference, reference_name = run_reference(plan, source)
         pairs = [(r, a) for r in options.selected_runtimes()
                  if r not in (REFERENCE, reference_name)
                  for a in (*artifacts, graph_artifact) if create(r).accepts == a.format]
@@ -94,8 +66,8 @@ def verify(
         def checked(pair: tuple[str, Artifact]) -> WorkerOutcome:
             runtime, artifact = pair
             told.begin(f"{runtime} on {artifact.path}")
-            outcome = outcome_of(job(runtime, targets[artifact.path], artifact.input_names),
-                                 workdir, options)
+            outcome = outcome_of(plan.job(runtime, targets[artifact.path], artifact.input_names),
+                                 plan.workdir, options)
             told.end(f"{runtime} on {artifact.path}",
                      "ran" if outcome.status == "ok" else outcome.status)
             return outcome
@@ -103,11 +75,62 @@ def verify(
         with ThreadPoolExecutor(max_workers=2) as pool:
             outcomes = list(pool.map(checked, pairs))
     checks = tuple(
-        localized(judge(runtime, artifact, outcome, reference, graph_outputs, reference_name),
+        localized(judge(runtime, artifact, outcome, reference, plan.outputs, reference_name),
                   artifact, graph, targets, cases[0])
         for (runtime, artifact), outcome in zip(pairs, outcomes, strict=True)
     )
     return ParityRun(reference, checks, shapes, reference_name)
+
+
+@dataclass
+class Plan:
+    """What every worker of one parity run shares: the graph file, the inputs, the options."""
+
+    graph: ModelGraph
+    loader: str
+    workdir: Path
+    options: ConvertOptions
+    cases: list[Case]
+    inputs: Path
+
+    def __post_init__(self) -> None:
+        self.names = tuple(s.name for s in input_specs(self.graph))
+        self.outputs = output_names(self.graph)
+        self.graph_file = save_graph(self.graph, self.workdir / "graph.json")
+
+    def graph_artifact(self) -> Artifact:
+        """The normalised graph as a pseudo-artifact, for runtimes that interpret it (numpy)."""
+        return Artifact(GRAPH_ARTIFACT, "graph", "graph", 0, "", {}, self.names, self.outputs)
+
+    def job(self, runtime: str, target: Path, feed_names: tuple[str, ...] | None = None,
+            feeds: Path | None = None) -> WorkerJob:
+        """One runtime on one target over the parity inputs."""
+        return WorkerJob(runtime, str(target), self.loader, feeds or self.inputs,
+                         len(self.cases), self.names, self.options.custom_objects,
+                         self.options.allow_lambda, feed_names or self.names)
+
+
+def run_reference(plan: Plan, source: Path) -> tuple[WorkerOutcome, str]:
+    """The reference's outcome and name: the original model, fed and read in its own layout,
+    or the NumPy interpreter of the graph where the original cannot run (and why)."""
+    timeout = plan.options.timeout_s
+    if plan.loader == "numpy":
+        return run_worker(plan.job("numpy", plan.graph_file), plan.workdir, timeout), "numpy"
+    graph = plan.graph
+    source_inputs = plan.inputs if not any(graph.input_permutations) else write_cases(
+        in_source_layout(plan.cases, graph), plan.workdir / "source_inputs.npz")
+    reference = in_graph_layout(run_worker(plan.job(REFERENCE, source, feeds=source_inputs),
+                                           plan.workdir, timeout), graph)
+    if reference.status == "ok":
+        return reference, REFERENCE
+    # The original cannot run (e.g. a deferred-build file Keras cannot load): the
+    # independent NumPy interpreter of the graph becomes the reference, and says why.
+    fallback = run_worker(plan.job("numpy", plan.graph_file), plan.workdir, timeout)
+    if fallback.status != "ok":
+        return reference, REFERENCE
+    reason = f"{REFERENCE} could not run the original ({reference.reason}); " \
+             "the NumPy reference was used instead"
+    return replace(fallback, reason=reason), "numpy"
 
 
 def localized(check: ParityCheck, artifact: Artifact, graph: ModelGraph,
@@ -143,7 +166,7 @@ def outcome_of(job: WorkerJob, workdir: Path, options: ConvertOptions) -> Worker
     if missing:
         return WorkerOutcome("skipped", missing)
     outcome = run_worker(job, workdir, options.timeout_s)
-    if outcome.status == "timeout" and getattr(create(job.runtime), "slow", False):
+    if outcome.status == "timeout" and create(job.runtime).slow:
         return replace(outcome, status="skipped", reason=(
             f"{outcome.reason}: {job.runtime} is a plain reference evaluator, too slow for this "
             "model here (raise --timeout to wait for it); the optimised runtimes check the "

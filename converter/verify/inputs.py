@@ -8,7 +8,7 @@ import numpy as np
 
 from converter.artifacts import InputSpec, ModelGraph
 from converter.errors import UsageError
-from converter.interface import input_specs, shortest_length
+from converter.graph.interface import input_specs, shortest_length
 from converter.options import ConvertOptions
 
 Case = dict[str, np.ndarray]

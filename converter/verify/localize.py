@@ -124,7 +124,7 @@ def localize(
     A conv that converter folds a batch norm into (conv_batchnorm) holds either output: the
     conv's (other converters) or the batch norm's (converter's), and agrees if either does.
     """
-    from converter.conv_batchnorm import folded_pairs
+    from converter.export.graph_passes.conv_batchnorm import folded_pairs
     from converter.reference import layer_outputs
 
     reference = layer_outputs(graph, list(feeds.values()))

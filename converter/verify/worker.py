@@ -1,69 +1,53 @@
-"""One runtime in its own process: `python -m converter.verify.worker REQUEST.json`.
+"""One runtime on one target, in a process of its own (a `process.worker` task).
 
-A segfault or hang here cannot take the parent down: the parent reads the exit status
-(negative = killed by a signal) and enforces the time limit. Exit 0 writes the outputs;
-exit 3 means the runtime raised (the reason is the last stderr line, as JSON); exit 4 means
-the runtime is not installed.
+A segfault or hang here cannot take the parent down (`runner.py` classifies it). The answer
+is where the outputs were saved (an .npz keyed "<case>/<output>") and the runtime's facts;
+a runtime that cannot run here, or cannot evaluate this model, raises NotApplicable.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import sys
 import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
-EXIT_RAISED = 3
-EXIT_UNAVAILABLE = 4
 
-
-def main(request_path: str) -> int:
-    """Load the artifact, run every case, save the outputs."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def run(request: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
+    """Load the target, run every case, save the outputs."""
     import numpy as np
 
     from converter.errors import NotApplicable
     from converter.verify.runtimes import availability, create
 
-    with open(request_path) as handle:
-        request = json.load(handle)
     missing = availability(request["runtime"])
     if missing:
-        print(json.dumps({"reason": missing}), file=sys.stderr)
-        return EXIT_UNAVAILABLE
+        raise NotApplicable(missing)
     inject_fault(request["runtime"])
     runtime = create(request["runtime"])
+    runtime.configure(request.get("custom_objects", []), request.get("allow_lambda", False))
     try:
-        configure = getattr(runtime, "configure", None)
-        if configure is not None:
-            configure(request.get("custom_objects", []), request.get("allow_lambda", False))
         runtime.load(request["target"], request["loader"])
-        with np.load(request["inputs"], allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-        outputs = {}
-        for case in range(request["cases"]):
-            # Inputs are stored under the model's input names; the artifact may call them
-            # otherwise (files made by other tools), in the same order.
-            feeds = {feed: arrays[f"{case}/{name}"] for name, feed in
-                     zip(request["input_names"], request["feed_names"], strict=True)}
-            for index, value in enumerate(runtime.run(feeds)):
-                outputs[f"{case}/{index}"] = value
     except NotApplicable as exc:
-        print(json.dumps({"reason": f"cannot evaluate this model: {exc}"[:400]}),
-              file=sys.stderr)
-        return EXIT_UNAVAILABLE
-    except Exception as exc:  # any runtime failure is a reported result, not a crash of ours
-        lines = [x.strip(" └") for x in f"{type(exc).__name__}: {exc}".splitlines() if x.strip()]
-        reason = " ".join(lines)[:400]
-        print(json.dumps({"reason": reason}), file=sys.stderr)
-        return EXIT_RAISED
+        raise NotApplicable(f"cannot evaluate this model: {exc}") from exc
+    with np.load(request["inputs"], allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    outputs = {}
+    for case in range(request["cases"]):
+        # Inputs are stored under the model's input names; the artifact may call them
+        # otherwise (files made by other tools), in the same order.
+        feeds = {feed: arrays[f"{case}/{name}"] for name, feed in
+                 zip(request["input_names"], request["feed_names"], strict=True)}
+        try:
+            results = runtime.run(feeds)
+        except NotApplicable as exc:
+            raise NotApplicable(f"cannot evaluate this model: {exc}") from exc
+        for index, value in enumerate(results):
+            outputs[f"{case}/{index}"] = value
     np.savez(request["outputs"], **outputs)
-    facts = getattr(runtime, "facts", None)
-    if facts is not None:
-        with open(request["facts"], "w") as handle:
-            json.dump(facts(), handle)
-    return 0
+    return {"facts": runtime.facts()}
 
 
 def inject_fault(runtime: str) -> None:
@@ -80,7 +64,3 @@ def inject_fault(runtime: str) -> None:
         os.kill(os.getpid(), signal.SIGSEGV)
     if fault == "hang":
         time.sleep(3600)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))

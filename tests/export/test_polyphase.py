@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from converter.export_layers import polyphase_plan
-from converter.reference.conv import conv1d_transpose
+from converter.layers.polyphase import polyphase_plan
+from converter.layers.convolution import conv1d_transpose
 
 
 def polyphase(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stride: int,

@@ -19,7 +19,7 @@ from converter.errors import ConverterError
 from converter.inspection import inspect
 from converter.load import LoadOptions
 from converter.report.progress import Silent
-from converter.watchdog import Watchdog
+from converter.process.watchdog import Watchdog
 
 
 def answer(line: str, watchdog: Watchdog) -> dict[str, object]:

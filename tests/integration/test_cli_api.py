@@ -72,7 +72,7 @@ def test_cli_unsupported_model_exit_3_names_the_cause(tmp_path: Path) -> None:
     (site / "sitecustomize.py").write_text(
         "import sys\n"
         "if 'converter.export.worker' in sys.orig_argv:\n"
-        "    import converter.export as export\n"
+        "    import converter.export.write as export\n"
         "    from converter.errors import ExportError\n"
         "    def refuse(*args, **kwargs):\n"
         "        raise ExportError(\"the TFLite converter refused the model: 'tf.Foo' op is "

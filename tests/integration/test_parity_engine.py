@@ -115,7 +115,7 @@ def vulkan_reason() -> str:
     return vulkan_missing()
 
 
-# Every sample, the dynamic-length TCN included (its causal PADs are 4-D, see export_layers).
+# Every sample, the dynamic-length TCN included (its causal PADs are 4-D, see layers/convolution_export).
 GPU_SAMPLES = ["autoencoder", "channels_first", "conv_bilstm", "ecg_classifier", "kernel_forms",
                "kim_cnn", "multi_io", "tcn", "text_conv1d", "wavenet_block"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from converter.export import tflite_name
+from converter.export.write import tflite_name
 from converter.options import ConvertOptions
 from converter.report.documents import without_timings
 from tests.conftest import ROOT, sample

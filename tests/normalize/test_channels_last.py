@@ -9,7 +9,7 @@ import numpy as np
 from converter.artifacts import Layer, LayerCall, TensorRef
 
 from converter.normalize import DEFAULT_PASSES, channels_last, normalize
-from converter.normalize._infra import run_passes
+from converter.graph.passes import run_passes
 from converter.reference.interpreter import run_graph
 
 

@@ -6,9 +6,9 @@ import pytest
 
 from converter.artifacts import TensorRef
 from converter.errors import NormalizeError
-from converter.interface import input_specs, output_names
+from converter.graph.interface import input_specs, output_names
 from converter.normalize import DEFAULT_PASSES, canonical_tuples, keras2_drift, normalize
-from converter.normalize._infra import run_passes
+from converter.graph.passes import run_passes
 from sample_models.catalogue import CATALOGUE
 
 ALL_FILES = sorted(f"{n}.{ext}" for n in CATALOGUE for ext in ("keras", "h5"))

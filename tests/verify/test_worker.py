@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+import converter.process.worker as worker
 from converter.verify.runner import WorkerJob, run_worker
 
 
@@ -23,31 +25,26 @@ def test_corrupt_tflite_is_reported_not_raised(tmp_path: Path) -> None:
     assert outcome.reason.startswith("ValueError")
 
 
+def instead_of_the_worker(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    """Start `python -c code` where the worker's child interpreter would start."""
+    real = worker.subprocess.Popen
+
+    def replaced(cmd: list[str], **kwargs: object) -> object:
+        return real([cmd[0], "-c", code], **kwargs)
+
+    monkeypatch.setattr(worker.subprocess, "Popen", replaced)
+
+
 def test_killed_worker_is_reported_with_its_signal(tmp_path: Path, monkeypatch) -> None:
     target = tmp_path / "m.onnx"
     target.write_bytes(b"")
     # The worker process gets SIGSEGV from itself before doing anything.
-    import converter.verify.runner as runner
-
-    real = runner.subprocess.run
-
-    def segfaulting(cmd, **kwargs):
-        code = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
-        return real([cmd[0], "-c", code], **kwargs)
-
-    monkeypatch.setattr(runner.subprocess, "run", segfaulting)
+    instead_of_the_worker(monkeypatch, "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
     outcome = run_worker(job(tmp_path, "ort-cpu", target), tmp_path, 60)
     assert (outcome.status, outcome.reason) == ("crashed", "crashed: SIGSEGV")
 
 
 def test_hanging_worker_times_out(tmp_path: Path, monkeypatch) -> None:
-    import converter.verify.runner as runner
-
-    real = runner.subprocess.run
-
-    def hanging(cmd, **kwargs):
-        return real([cmd[0], "-c", "import time; time.sleep(30)"], **kwargs)
-
-    monkeypatch.setattr(runner.subprocess, "run", hanging)
+    instead_of_the_worker(monkeypatch, "import time; time.sleep(30)")
     outcome = run_worker(job(tmp_path, "ort-cpu", tmp_path / "m.onnx"), tmp_path, 1)
     assert (outcome.status, outcome.reason) == ("timeout", "no result within 1 s")

@@ -13,7 +13,7 @@ import numpy as np
 import onnx_ir as ir
 
 from converter.export.onnx_graph.layout import constant, initializer, is_op
-from converter.flatten_order import reorder_rows
+from converter.graph.flatten_order import reorder_rows
 
 
 def run(model: ir.Model) -> int:

@@ -1,62 +1,60 @@
-"""The registry of parity runtimes: explicit, by name, importable without any runtime."""
+"""The registry of parity runtimes: explicit, by name, and lazy.
+
+Each name maps to where its class lives and the library it needs, so listing the runtimes
+(the CLI's choices, option validation) imports no runtime module; `create` imports the one
+asked for.
+"""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
-from collections.abc import Callable
+from dataclasses import dataclass
 
-from converter.errors import InternalError, UsageError
+from converter.errors import UsageError
 from converter.verify.runtimes.base import Runtime
-from converter.verify.runtimes.keras_normalized import KerasNormalized
-from converter.verify.runtimes.keras_source import KerasSource
-from converter.verify.runtimes.litert_gpu import LitertGpuFp16, LitertGpuFp32
-from converter.verify.runtimes.numpy_reference import NumpyReference
-from converter.verify.runtimes.onnx_reference import OnnxReference
-from converter.verify.runtimes.onnxruntime_cpu import OrtCpu, OrtCpuNoOpt
-from converter.verify.runtimes.tflite_interpreter import (
-    TfliteBuiltin,
-    TfliteReference,
-    TfliteXnnpack,
-)
 
 REFERENCE = "keras"
 
-# runtime name -> (factory, the import that must be present for it to run here)
-REGISTRY: dict[str, tuple[Callable[[], Runtime], str]] = {}
+
+@dataclass(frozen=True)
+class Entry:
+    """Where a runtime's class lives and the import it needs to run here."""
+
+    module: str
+    cls: str
+    needs: str
 
 
-def register(factory: Callable[[], Runtime], module: str) -> None:
-    """Add a runtime; a name registered twice is a bug."""
-    name = factory().name
-    if name in REGISTRY:
-        raise InternalError(f"runtime {name} registered twice")
-    REGISTRY[name] = (factory, module)
-
-
-register(KerasSource, "keras")
-register(KerasNormalized, "keras")
-register(NumpyReference, "numpy")
-register(TfliteXnnpack, "ai_edge_litert")
-register(TfliteBuiltin, "ai_edge_litert")
-register(TfliteReference, "ai_edge_litert")
-register(LitertGpuFp16, "ai_edge_litert")
-register(LitertGpuFp32, "ai_edge_litert")
-register(OrtCpu, "onnxruntime")
-register(OrtCpuNoOpt, "onnxruntime")
-register(OnnxReference, "onnx")
+PACKAGE = "converter.verify.runtimes"
+REGISTRY: dict[str, Entry] = {
+    "keras": Entry(f"{PACKAGE}.keras_source", "KerasSource", "keras"),
+    "keras-normalized": Entry(f"{PACKAGE}.keras_normalized", "KerasNormalized", "keras"),
+    "numpy": Entry(f"{PACKAGE}.numpy_reference", "NumpyReference", "numpy"),
+    "tflite-xnnpack": Entry(f"{PACKAGE}.tflite_interpreter", "TfliteXnnpack", "ai_edge_litert"),
+    "tflite-builtin": Entry(f"{PACKAGE}.tflite_interpreter", "TfliteBuiltin", "ai_edge_litert"),
+    "tflite-reference": Entry(f"{PACKAGE}.tflite_interpreter", "TfliteReference",
+                              "ai_edge_litert"),
+    "litert-gpu-fp16": Entry(f"{PACKAGE}.litert_gpu", "LitertGpuFp16", "ai_edge_litert"),
+    "litert-gpu-fp32": Entry(f"{PACKAGE}.litert_gpu", "LitertGpuFp32", "ai_edge_litert"),
+    "ort-cpu": Entry(f"{PACKAGE}.onnxruntime_cpu", "OrtCpu", "onnxruntime"),
+    "ort-cpu-noopt": Entry(f"{PACKAGE}.onnxruntime_cpu", "OrtCpuNoOpt", "onnxruntime"),
+    "onnx-reference": Entry(f"{PACKAGE}.onnx_reference", "OnnxReference", "onnx"),
+}
 
 
 def create(name: str) -> Runtime:
     """A fresh runtime by name; an unknown name lists the valid ones."""
     if name not in REGISTRY:
         raise UsageError(f"unknown runtime {name!r}; choose from {', '.join(sorted(REGISTRY))}")
-    return REGISTRY[name][0]()
+    entry = REGISTRY[name]
+    runtime: Runtime = getattr(importlib.import_module(entry.module), entry.cls)()
+    return runtime
 
 
 def availability(name: str) -> str:
     """"" when the runtime can run here, else why not and how to fix it."""
-    factory, module = REGISTRY[name]
-    if importlib.util.find_spec(module) is None:
-        return f"{module} is not installed; {factory().install_hint}"
-    check = getattr(factory(), "unavailable", None)
-    return check() if check is not None else ""
+    entry = REGISTRY[name]
+    if importlib.util.find_spec(entry.needs) is None:
+        return f"{entry.needs} is not installed; {create(name).install_hint}"
+    return create(name).unavailable()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from converter.verify.runtimes.base import check_feeds
+from converter.verify.runtimes.base import Accepts, check_feeds
 from converter.verify.runtimes.keras_source import KerasSource, call_model
 
 
@@ -21,7 +21,7 @@ class KerasNormalized(KerasSource):
     """
 
     name = "keras-normalized"
-    accepts = "graph"
+    accepts: Accepts = "graph"
     install_hint = "pip install 'keras>=3.15,<3.16' 'tensorflow>=2.21,<2.22'"
 
     def __init__(self) -> None:
@@ -31,12 +31,12 @@ class KerasNormalized(KerasSource):
     def load(self, path: str, loader: str) -> None:
         """Rebuild the graph with Keras 3 layer classes."""
         from converter.build import build
-        from converter.graph_io import load_graph
-        from converter.interface import input_specs
+        from converter.graph.serialize import load_graph
+        from converter.graph.interface import input_specs
 
         graph = load_graph(Path(path))
         self.inputs = [s.name for s in input_specs(graph)]
-        self.model = build(graph, None, self.custom, self.allow_lambda)
+        self.model = build(graph, self.custom, self.allow_lambda)
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Call the model; outputs in the graph's order."""

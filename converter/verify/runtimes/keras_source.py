@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from converter.verify.runtimes.base import Accepts, Defaults
 
-class KerasSource:
+
+class KerasSource(Defaults):
     """Keras 3 for .keras and Keras 3 .h5 files, tf.keras (tf-keras) for Keras 2 files."""
 
     name = "keras"
-    accepts = "source"
+    accepts: Accepts = "source"
     install_hint = "pip install 'keras>=3.15,<3.16' 'tf-keras>=2.21,<2.22'"
 
     def __init__(self) -> None:
@@ -19,9 +22,9 @@ class KerasSource:
         self.custom: dict[str, Any] = {}
         self.allow_lambda = False
 
-    def configure(self, custom_objects: list[str], allow_lambda: bool) -> None:
+    def configure(self, custom_objects: Sequence[str], allow_lambda: bool) -> None:
         """The user's --custom-objects classes and --allow-lambda opt-in."""
-        from converter.custom_objects import resolve_custom_objects
+        from converter.load.custom_objects import resolve_custom_objects
 
         self.custom = resolve_custom_objects(custom_objects)
         self.allow_lambda = allow_lambda
@@ -31,7 +34,7 @@ class KerasSource:
         if loader == "tf_saved_model":
             import tensorflow as tf
 
-            from converter.load.savedmodel import SignatureCaller
+            from converter.load.signature import SignatureCaller
 
             self.model = SignatureCaller(tf.saved_model.load(path))
         elif loader == "tf_keras":

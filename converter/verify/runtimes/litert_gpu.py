@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from converter.verify.runtimes.base import check_feeds
+from converter.verify.runtimes.base import Accepts, Defaults, check_feeds
 
 ICD_GLOBS = ("/usr/share/vulkan/icd.d/*.json", "/etc/vulkan/icd.d/*.json")
 VULKAN_HINT = ("no Vulkan driver found: run scripts/setup.sh as root on Debian bookworm (it "
@@ -60,11 +60,11 @@ def vulkan_missing() -> str:
     return "" if loaders and icds else VULKAN_HINT
 
 
-class LitertGpuFp16:
+class LitertGpuFp16(Defaults):
     """GPU accelerator at its default precision, CPU fallback for ops it cannot place."""
 
     name = "litert-gpu-fp16"
-    accepts = "tflite"
+    accepts: Accepts = "tflite"
     install_hint = "pip install 'ai-edge-litert>=2.3,<2.4'"
     enforce_f32 = False
 

@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 
 from converter.artifacts import ModelGraph
-from converter.interface import input_specs
-from converter.verify.runtimes.base import check_feeds
+from converter.graph.interface import input_specs
+from converter.verify.runtimes.base import Accepts, Defaults, check_feeds
 
 
-class NumpyReference:
+class NumpyReference(Defaults):
     """Independent of Keras and of every exporter; the reference for Keras 1 files."""
 
     name = "numpy"
-    accepts = "graph"
+    accepts: Accepts = "graph"
     slow = True  # a plain evaluator (see Runtime)
     install_hint = "pip install 'numpy>=2,<3'"
 
@@ -24,7 +24,7 @@ class NumpyReference:
 
     def load(self, path: str, loader: str) -> None:
         """Read the graph file the parent wrote."""
-        from converter.graph_io import load_graph
+        from converter.graph.serialize import load_graph
 
         self.graph = load_graph(Path(path))
 

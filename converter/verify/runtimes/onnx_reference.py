@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from converter.errors import NotApplicable
-from converter.verify.runtimes.base import check_feeds
+from converter.verify.runtimes.base import Accepts, Defaults, check_feeds
 
 # Ops whose onnx 1.23 reference implementation gives wrongly shaped results on valid models.
 UNRELIABLE = {"Loop", "Scan"}
@@ -31,11 +31,11 @@ def spec_ops() -> list[Any]:
     return [GlobalMaxPool]
 
 
-class OnnxReference:
+class OnnxReference(Defaults):
     """Slow but independent of onnxruntime's kernels and fusions."""
 
     name = "onnx-reference"
-    accepts = "onnx"
+    accepts: Accepts = "onnx"
     slow = True  # a plain evaluator (see Runtime)
     install_hint = "pip install 'onnx>=1.23,<1.24'"
 

@@ -10,14 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from converter.verify.runtimes.base import check_feeds
+from converter.verify.runtimes.base import Accepts, Defaults, check_feeds
 
 
-class OrtCpu:
+class OrtCpu(Defaults):
     """The configuration a server deployment of the .onnx file would use."""
 
     name = "ort-cpu"
-    accepts = "onnx"
+    accepts: Accepts = "onnx"
     install_hint = "pip install 'onnxruntime>=1.31,<1.33'"
     level = "ORT_ENABLE_ALL"
 

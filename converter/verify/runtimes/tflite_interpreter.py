@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from converter.verify.runtimes.base import check_feeds
+from converter.verify.runtimes.base import Accepts, Defaults, check_feeds
 
 
 def output_number(name: str) -> tuple[int, str]:
@@ -20,11 +20,11 @@ def output_number(name: str) -> tuple[int, str]:
     return (int(tail), "") if head == "output" and tail.isdigit() else (1 << 30, name)
 
 
-class TfliteXnnpack:
+class TfliteXnnpack(Defaults):
     """Runs the serving signature, so dynamic axes are resized per case."""
 
     name = "tflite-xnnpack"
-    accepts = "tflite"
+    accepts: Accepts = "tflite"
     install_hint = "pip install 'ai-edge-litert>=2.3,<2.4'"
     resolver = "AUTO"
 

@@ -1,0 +1,73 @@
+"""Export stage: a built Keras 3 model -> artifact files in a staging directory."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from converter.artifacts import Artifact, ModelGraph
+from converter.export.onnx import to_onnx
+from converter.export.onnx_graph import lowerings, optimize
+from converter.export.op_counts import onnx_op_counts, tflite_op_counts
+from converter.export.signature import serving_function
+from converter.export.tflite import to_tflite
+from converter.graph.interface import input_specs, output_names
+from converter.options import ConvertOptions
+
+__all__ = ["export", "tflite_name"]
+
+
+def tflite_name(stem: str, precision: str) -> str:
+    """`<stem>.tflite` for fp32, `<stem>.<precision>.tflite` otherwise."""
+    return f"{stem}.tflite" if precision == "fp32" else f"{stem}.{precision}.tflite"
+
+
+def export(
+    models: dict[str, Any], graph: ModelGraph, stage: Path, stem: str, options: ConvertOptions,
+    calibration: list[dict[str, np.ndarray]] | None = None,
+) -> list[Artifact]:
+    """Write every requested artifact into `stage` and describe each one.
+
+    `models` holds the built model per target (the same object unless a target needs its
+    own form, like unrolled recurrent layers for TFLite); `calibration` holds the cases
+    full int8 calibrates on.
+    """
+    specs, outputs = input_specs(graph), output_names(graph)
+    names = tuple(s.name for s in specs)
+    # Both converters flatten the {name: tensor} outputs in sorted-key order.
+    ordered = tuple(sorted(outputs))
+    artifacts = []
+
+    def record(name: str, fmt: str, precision: str, data: bytes, counts: dict[str, int],
+               before: dict[str, int] | None = None, passes: dict[str, int] | None = None) -> None:
+        (stage / name).write_bytes(data)
+        artifacts.append(Artifact(name, fmt, precision, len(data),
+                                  hashlib.sha256(data).hexdigest(), counts, names, ordered,
+                                  op_counts_before=before or {}, graph_passes=passes or {},
+                                  lowerings=lowerings(passes or {})))
+
+    if "tflite" in options.to:
+        function = serving_function(models["tflite"], specs, outputs)
+        for precision in options.precision:
+            data = to_tflite(function, models["tflite"], precision,
+                             samples(calibration or [], names))
+            record(tflite_name(stem, precision), "tflite", precision, data,
+                   tflite_op_counts(data))
+    if "onnx" in options.to:
+        function = serving_function(models["onnx"], specs, outputs)
+        stock = to_onnx(function, specs, options.opset)
+        data, passes = optimize(stock, options.onnx_lowering)
+        record(f"{stem}.onnx", "onnx", "fp32", data, onnx_op_counts(data),
+               onnx_op_counts(stock), passes)
+    return artifacts
+
+
+def samples(
+    cases: list[dict[str, np.ndarray]], names: tuple[str, ...]
+) -> list[dict[str, np.ndarray]]:
+    """Calibration samples: one {input name: batch-1 array} per example."""
+    return [{name: case[name][row:row + 1] for name in names}
+            for case in cases for row in range(len(case[names[0]]))]

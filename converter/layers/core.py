@@ -1,0 +1,32 @@
+"""Dense: a matrix product over the last axis, whatever the rank."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from converter.layers.activation import activation
+from converter.layers.spec import (
+    Array,
+    Config,
+    Inputs,
+    Keras1Rule,
+    LayerSpec,
+    Weights,
+    always,
+    same_length,
+)
+
+
+def dense(config: Config, weights: Weights, inputs: Inputs) -> Array:
+    """X @ kernel + bias over the last axis."""
+    out = np.tensordot(inputs[0], weights[0], axes=([-1], [0]))
+    if config.get("use_bias", True) and len(weights) > 1:
+        out = out + weights[1]
+    return activation(config.get("activation"))(out)
+
+
+SPECS = (
+    LayerSpec("Dense", positionwise=always, length=same_length, reference=dense,
+              keras1={"Dense": Keras1Rule("Dense", {"output_dim": "units", "bias": "use_bias"},
+                                          frozenset({"activation"}))}),
+)

@@ -1,0 +1,92 @@
+"""Pooling over the length axis: windowed max / average, and global max / average."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from converter.layers.spec import (
+    Array,
+    Config,
+    Inputs,
+    Keras1Rule,
+    LayerSpec,
+    Weights,
+    as_list,
+    border_mode,
+    size_of,
+)
+from converter.layers.windows import (
+    channels_last,
+    pad_amounts,
+    window_length,
+    window_reach,
+    windows,
+)
+
+KERAS1_POOL = {"pool_length": "pool_size", "stride": "strides", "border_mode": "padding"}
+KERAS1_TRANSFORMS = {"pool_size": as_list, "strides": as_list, "padding": border_mode}
+
+
+def pool(x: Array, config: Config, reduce: str) -> Array:
+    """Max or average pooling over steps; "same" average counts only real elements."""
+    size = size_of(config.get("pool_size", 2))
+    strides = config.get("strides")
+    stride = size if strides is None else size_of(strides)
+    left, right = pad_amounts(x.shape[1], size, stride, str(config.get("padding", "valid")))
+    fill = -np.inf if reduce == "max" else 0.0
+    padded = np.pad(x, ((0, 0), (left, right), (0, 0)), constant_values=fill)
+    patches = windows(padded, size, stride, 1)
+    if reduce == "max":
+        return patches.max(axis=2)
+    ones = np.pad(np.ones((1, x.shape[1], 1)), ((0, 0), (left, right), (0, 0)))
+    return patches.sum(axis=2) / windows(ones, size, stride, 1).sum(axis=2)
+
+
+@channels_last
+def max_pool(config: Config, weights: Weights, inputs: Inputs) -> Array:
+    """Keras MaxPooling1D."""
+    return pool(inputs[0], config, "max")
+
+
+@channels_last
+def average_pool(config: Config, weights: Weights, inputs: Inputs) -> Array:
+    """Keras AveragePooling1D."""
+    return pool(inputs[0], config, "mean")
+
+
+def global_axis(config: Config) -> int:
+    """The steps axis a global pooling reduces."""
+    return 2 if config.get("data_format") == "channels_first" else 1
+
+
+def global_max(config: Config, weights: Weights, inputs: Inputs) -> Array:
+    """Maximum over steps."""
+    return inputs[0].max(axis=global_axis(config), keepdims=bool(config.get("keepdims", False)))
+
+
+def global_mean(config: Config, weights: Weights, inputs: Inputs) -> Array:
+    """Mean over steps."""
+    return inputs[0].mean(axis=global_axis(config), keepdims=bool(config.get("keepdims", False)))
+
+
+def windowed(name: str, alias: str, reference: Any) -> LayerSpec:
+    """A pooling window over the length; strides default to the pool size."""
+    return LayerSpec(name, (alias,), data_format="window", sizes=("strides", "pool_size"),
+                     length=window_length(True), reach=window_reach(True), reference=reference,
+                     keras1={name: Keras1Rule(name, KERAS1_POOL, transforms=KERAS1_TRANSFORMS)})
+
+
+def global_pool(name: str, alias: str, reference: Any) -> LayerSpec:
+    """A reduction over the whole length."""
+    return LayerSpec(name, (alias,), data_format="global", reference=reference,
+                     keras1={name: Keras1Rule(name)})
+
+
+SPECS = (
+    windowed("MaxPooling1D", "MaxPool1D", max_pool),
+    windowed("AveragePooling1D", "AvgPool1D", average_pool),
+    global_pool("GlobalMaxPooling1D", "GlobalMaxPool1D", global_max),
+    global_pool("GlobalAveragePooling1D", "GlobalAvgPool1D", global_mean),
+)

@@ -1,0 +1,124 @@
+"""Layers that move values without arithmetic: flatten, reshape, permute, repeat, and the
+length-axis padding, cropping and upsampling."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from converter.layers.spec import (
+    Array,
+    Config,
+    Inputs,
+    Keras1Rule,
+    LayerSpec,
+    Weights,
+    known,
+    pair,
+)
+from converter.layers.windows import channels_last
+
+
+def flatten(config: Config, weights: Weights, inputs: Inputs) -> Array:
+    """(batch, ...) -> (batch, -1); channels_first flattens in channels-last order first."""
+    x = inputs[0]
+    if config.get("data_format") == "channels_first" and x.ndim > 2:
+        x = np.moveaxis(x, 1, -1)
+    return x.reshape(x.shape[0], -1)
+
+
+def reshape(config: Config, weights: Weights, inputs: Inputs) -> Array:
+    """Reshape each example to `target_shape`."""
+    return inputs[0].reshape(inputs[0].shape[0], *[int(d) for d in config["target_shape"]])
+
+
+def permute(config: Config, weights: Weights, inputs: Inputs) -> Array:
+    """Permute the non-batch axes (1-based `dims`)."""
+    return np.transpose(inputs[0], (0, *[int(d) for d in config["dims"]]))
+
+
+def repeat_vector(config: Config, weights: Weights, inputs: Inputs) -> Array:
+    """(batch, d) -> (batch, n, d)."""
+    return np.repeat(inputs[0][:, None, :], int(config["n"]), axis=1)
+
+
+@channels_last
+def zero_padding(config: Config, weights: Weights, inputs: Inputs) -> Array:
+    """Pad steps with zeros: an int pads both sides, a pair pads (left, right)."""
+    left, right = pair(config.get("padding", 1))
+    return np.pad(inputs[0], ((0, 0), (left, right), (0, 0)))
+
+
+def crop_sides(config: Config) -> tuple[int, int]:
+    """A Cropping1D's (left, right): an int crops both sides alike."""
+    return pair(config.get("cropping", (1, 1)))
+
+
+def cropping(config: Config, weights: Weights, inputs: Inputs) -> Array:
+    """Drop steps from both ends."""
+    left, right = crop_sides(config)
+    x = inputs[0]
+    return x[:, left: x.shape[1] - right]
+
+
+def upsampling(config: Config, weights: Weights, inputs: Inputs) -> Array:
+    """Repeat every step `size` times."""
+    return np.repeat(inputs[0], int(config.get("size", 2)), axis=1)
+
+
+def export_flatten(target: str) -> Any:
+    """Flatten to (-1, n) when every non-batch axis is static (no SHAPE of the batch)."""
+    import keras
+
+    class Flatten(keras.layers.Flatten):  # type: ignore[misc]
+        def call(self, inputs: Any) -> Any:
+            rest = inputs.shape[1:]
+            if self.data_format == "channels_first" or any(d is None for d in rest):
+                return super().call(inputs)
+            return keras.ops.reshape(inputs, (-1, math.prod(rest)))
+
+    return Flatten
+
+
+def export_reshape(target: str) -> Any:
+    """Reshape to (-1, *target) when the target has no unknown axis."""
+    import keras
+
+    class Reshape(keras.layers.Reshape):  # type: ignore[misc]
+        def call(self, inputs: Any) -> Any:
+            if any(d is None or d == -1 for d in self.target_shape):
+                return super().call(inputs)
+            return keras.ops.reshape(inputs, (-1, *self.target_shape))
+
+    return Reshape
+
+
+def reshaped_length(config: Config, steps: int | None) -> int | None:
+    """A Reshape's first target axis, when static."""
+    target = list(config.get("target_shape") or ())
+    first = target[0] if target else None
+    return int(first) if isinstance(first, int) and first > 0 else None
+
+
+def kept(name: str, *keys: str, **renames: str) -> dict[str, Keras1Rule]:
+    """A Keras 1 rule for a class of the same name that keeps `keys`."""
+    return {name: Keras1Rule(name, renames, frozenset(keys))}
+
+
+SPECS = (
+    LayerSpec("Flatten", reference=flatten, export=export_flatten, keras1=kept("Flatten")),
+    LayerSpec("Reshape", reference=reshape, export=export_reshape,
+              keras1=kept("Reshape", "target_shape"), length=reshaped_length),
+    LayerSpec("Permute", reference=permute, keras1=kept("Permute", "dims")),
+    LayerSpec("RepeatVector", reference=repeat_vector, keras1=kept("RepeatVector", "n"),
+              length=lambda config, n: int(config["n"])),
+    LayerSpec("ZeroPadding1D", reference=zero_padding, keras1=kept("ZeroPadding1D", "padding"),
+              length=known(lambda config, n: n + sum(pair(config.get("padding", 1))))),
+    LayerSpec("Cropping1D", reference=cropping, keras1=kept("Cropping1D", "cropping"),
+              length=known(lambda config, n: n - sum(crop_sides(config))),
+              reach=lambda config: (sum(crop_sides(config)), 1)),
+    LayerSpec("UpSampling1D", reference=upsampling, keras1=kept("UpSampling1D", length="size"),
+              length=known(lambda config, n: n * int(config.get("size", 2)))),
+)

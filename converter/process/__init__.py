@@ -1,0 +1,2 @@
+"""Process-level machinery: worker processes (`worker`, `child`), staged output published
+atomically (`staging`), the per-stage time limit (`watchdog`) and native stderr capture."""

@@ -1,0 +1,184 @@
+"""The one worker mechanism: a task in a process of its own, however that process ends.
+
+Load, export, every parity runtime and batch run their work through it, so a native crash,
+a hang or a bug in one task is a classified outcome, never the end of the caller:
+- a task is a module of converter's with `run(request: dict, workdir: Path) -> dict`;
+- the request and the answer are JSON files in a work directory the caller owns (arrays
+  travel as .npz files the task writes there);
+- `run_task` starts `python -m converter.process.child MODULE REQUEST` (a fresh interpreter:
+  TensorFlow and LiteRT's GPU accelerator must not share one); `run_forked` runs a callable
+  in a forked child instead, where the work needs no fresh interpreter (reading HDF5);
+- the time limit kills the child; a signal, an exit without an answer, an exception (with
+  its file:line) and a ConverterError are each their own status; the child's stderr is
+  read while it runs and kept.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from converter.errors import ConverterError, NotApplicable, error_record, from_record
+
+WorkerStatus = Literal["ok", "error", "unavailable", "raised", "crashed", "timeout"]
+POLL_S = 0.005
+PACKAGE = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a task ended.
+
+    Attributes:
+        status: "ok" (answer holds the task's result), "error" (a ConverterError: `error`),
+            "unavailable" (the task cannot run here: NotApplicable), "raised" (any other
+            exception: its type and message in `reason`, its file:line in `where`),
+            "crashed" (killed by a signal or gone without an answer), "timeout".
+        bug: for "raised", whether the exception came from converter's own code (a bug in
+            converter) rather than from a library it called.
+    """
+
+    status: WorkerStatus
+    answer: Mapping[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    seconds: float = 0.0
+    where: str = ""
+    bug: bool = False
+    stderr: str = ""
+    error: ConverterError | None = None
+
+
+def run_task(module: str, request: Mapping[str, Any], workdir: Path, timeout_s: float | None,
+             env: Mapping[str, str] | None = None) -> Outcome:
+    """Run `module.run(request, workdir)` in a fresh interpreter; never raises for it.
+
+    `timeout_s` None leaves the time limits to the task itself.
+    """
+    tag = f"{module.rpartition('.')[2]}-{time.monotonic_ns()}"
+    request_path = workdir / f"{tag}.request.json"
+    request_path.write_text(json.dumps({"request": request, "workdir": str(workdir)}))
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    start = time.monotonic()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "converter.process.child", module, str(request_path)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=environment)
+    try:
+        _, stderr = child.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        return Outcome("timeout", reason=f"no result within {timeout_s:g} s", seconds=timeout_s)
+    return classified(child.returncode, Path(f"{request_path}.answer.json"),
+                      stderr.decode("utf-8", "replace"), time.monotonic() - start)
+
+
+def run_forked(task: Callable[[], Mapping[str, Any]], timeout_s: float) -> Outcome:
+    """Run `task()` in a forked child (same modules, no start-up cost); never raises for it.
+
+    The child leaves with os._exit, running no cleanup of the parent's, and dies by itself
+    a little after the limit even if the parent is gone.
+    """
+    with tempfile.TemporaryDirectory(prefix="converter-fork-") as tmp:
+        answer = Path(tmp) / "answer.json"
+        start = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            faulthandler.disable()  # a crash is the parent's to report, not a dump here
+            signal.alarm(int(timeout_s) + 5)
+            write_answer(answer, lambda: task())
+            os._exit(0)
+        status = wait(pid, timeout_s)
+        if status is None:
+            return Outcome("timeout", reason=f"no result within {timeout_s:g} s",
+                           seconds=timeout_s)
+        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        return classified(code, answer, "", time.monotonic() - start)
+
+
+def wait(pid: int, timeout_s: float) -> int | None:
+    """A forked child's wait status, or None after killing it at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return None
+        time.sleep(POLL_S)
+
+
+def classified(code: int, answer_path: Path, stderr: str, seconds: float) -> Outcome:
+    """The outcome of a child that ended with `code` (negative: killed by that signal)."""
+    if code < 0:
+        name = signal.Signals(-code).name
+        return Outcome("crashed", reason=f"crashed: {name}", seconds=seconds, stderr=stderr)
+    if not answer_path.exists():
+        return Outcome("crashed", reason=f"exit status {code}: {last_line(stderr)}",
+                       seconds=seconds, stderr=stderr)
+    answer = json.loads(answer_path.read_text())
+    kind = answer["kind"]
+    if kind == "ok":
+        return Outcome("ok", answer["answer"], seconds=seconds, stderr=stderr)
+    if kind == "error":
+        error = from_record(answer["error"])
+        return Outcome("error", reason=error.message, seconds=seconds, stderr=stderr,
+                       error=error)
+    return Outcome(kind, reason=answer["reason"], seconds=seconds, where=answer.get("where", ""),
+                   bug=answer.get("bug", False), stderr=stderr)
+
+
+def write_answer(path: Path, task: Callable[[], Mapping[str, Any]]) -> None:
+    """Run `task` and write what happened to `path` (run in the child)."""
+    try:
+        answer: dict[str, Any] = {"kind": "ok", "answer": task()}
+    except ConverterError as exc:
+        answer = {"kind": "error", "error": error_record(exc)}
+    except NotApplicable as exc:
+        answer = {"kind": "unavailable", "reason": str(exc)[:400]}
+    except BaseException as exc:  # noqa: BLE001 - the parent classifies it
+        answer = {"kind": "raised", **exception_record(exc)}
+    path.write_text(json.dumps(answer))
+
+
+def exception_record(exc: BaseException) -> dict[str, Any]:
+    """An exception's one-line reason, the file:line it was raised at, and whether that
+    line is converter's own code (a bug in converter) or a library's."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    innermost = frames[-1] if frames else None
+    where = f"{Path(innermost.filename).name}:{innermost.lineno}" if innermost else ""
+    ours = innermost is not None and Path(innermost.filename).resolve().is_relative_to(PACKAGE)
+    return {"reason": one_line(f"{type(exc).__name__}: {exc}"), "where": where, "bug": ours}
+
+
+def one_line(text: str) -> str:
+    """A multi-line message as one line of at most 400 characters (tree marks stripped)."""
+    lines = [x.strip(" └") for x in text.splitlines() if x.strip()]
+    return " ".join(lines)[:400]
+
+
+def last_line(stderr: str) -> str:
+    """The last line a child printed on stderr."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    return lines[-1][:400] if lines else "no message"
+
+
+def how_it_ended(outcome: Outcome) -> str:
+    """A crashed child in words: 'crashed (SIGSEGV)' or 'exited with status N'."""
+    reason = outcome.reason
+    if reason.startswith("crashed: "):
+        return f"crashed ({reason.removeprefix('crashed: ')})"
+    return f"exited with status {reason.removeprefix('exit status ').split(':')[0]}"
