@@ -1,4 +1,5 @@
-"""Normalisation layers: BatchNormalization (inference form) and LayerNormalization."""
+"""Normalisation layers: BatchNormalization (inference form), LayerNormalization and
+GroupNormalization."""
 
 from __future__ import annotations
 
@@ -63,6 +64,29 @@ def layer_norm(config: Config, weights: Weights, inputs: Inputs) -> Array:
     return out
 
 
+def group_norm(config: Config, weights: Weights, inputs: Inputs) -> Array:
+    """Normalise each example over the length and the channels of each group (Keras's
+    GroupNormalization; groups=-1 makes one group per channel)."""
+    x = inputs[0]
+    axis = axis_of(config.get("axis", -1), x.ndim)
+    channels = x.shape[axis]
+    groups = int(config.get("groups", 32))
+    groups = channels if groups == -1 else groups
+    moved = np.moveaxis(x, axis, -1)
+    grouped = moved.reshape(*moved.shape[:-1], groups, channels // groups)
+    over = (*range(1, grouped.ndim - 2), grouped.ndim - 1)  # all but batch and group
+    mean = grouped.mean(axis=over, keepdims=True)
+    var = grouped.var(axis=over, keepdims=True)
+    out = ((grouped - mean) / np.sqrt(var + float(config.get("epsilon", 1e-3)))).reshape(
+        moved.shape)
+    items = list(weights)
+    if config.get("scale", True) and items:
+        out = out * items.pop(0)
+    if config.get("center", True) and items:
+        out = out + items.pop(0)
+    return np.moveaxis(out, -1, axis)
+
+
 def axis_drift(config: dict[str, object], owner: str) -> list[str]:
     """A one-element `axis` list (tf.keras wrote them) as its int."""
     axis = config.get("axis")
@@ -80,4 +104,7 @@ SPECS = (
                   {"mode": refuse_true("mode")})}),
     LayerSpec("LayerNormalization", axis_key="axis", positionwise=over_channels,
               length=same_length, reference=layer_norm, keras2_drift=axis_drift),
+    # Its statistics mix positions: not positionwise.
+    LayerSpec("GroupNormalization", axis_key="axis", length=same_length, reference=group_norm,
+              keras2_drift=axis_drift),
 )
