@@ -2,7 +2,8 @@
 
 It reads the file (h5py / zip / JSON only, no TensorFlow for .keras and .h5 files), runs the
 graph passes a conversion runs (`graph.pipeline`: the report's `passes` are these records),
-and lists every layer whose class the layer catalogue does not know, with its remedy. SavedModel directories need TensorFlow to read their metadata.
+and lists every layer whose class the layer catalogue does not know, with its remedy.
+SavedModel directories need TensorFlow to read their metadata.
 """
 
 from __future__ import annotations
@@ -59,8 +60,11 @@ def unsupported_layers(graph: ModelGraph) -> list[dict[str, str]]:
 
 def inspect(path: Path, options: LoadOptions | None = None,
             convert_options: ConvertOptions | None = None) -> Inspection:
-    """Describe a model file and dry-run the graph passes a conversion with
-    `convert_options` (default: a default conversion) would run and record."""
+    """Describe a model file and dry-run the graph passes a conversion would run.
+
+    The passes are those a conversion with `convert_options` (default: a default one) runs
+    and records in its report.
+    """
     from converter.graph.pipeline import prepare
 
     loaded = load_path(path, options)

@@ -1,0 +1,1 @@
+"""Seeded builders of the sample models (`catalogue`) and their saved files (`files/`)."""

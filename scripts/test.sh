@@ -13,6 +13,9 @@ if ! command -v chromium >/dev/null; then
     echo "test: no chromium and not root; the HTML report's browser test is skipped"
   fi
 fi
+# Types first: mypy (strict, configured in pyproject.toml) checks the whole package.
+echo "test: mypy --strict converter/"
+.venv/bin/python -m mypy || { echo "test: mypy found type errors" >&2; exit 1; }
 status=0
 .venv/bin/python -m pytest "$@" || status=$?
 if [ "$status" -eq 5 ]; then

@@ -16,12 +16,12 @@ from typing import Any
 from converter.batch.cache import cache_key, cached_report, remember
 from converter.batch.config import BatchModel, read_config
 from converter.errors import EXIT_MODEL_ERROR, UsageError
+from converter.process.staging import write_atomically
+from converter.process.worker import how_it_ended, last_line, run_task
 from converter.report.documents import Document, batch_document
 from converter.report.progress import Silent, StageListener
 from converter.report.schema import jsonable
 from converter.report.view import verdict
-from converter.process.staging import write_atomically
-from converter.process.worker import how_it_ended, last_line, run_task
 
 __all__ = ["parse_shard", "run_batch"]
 
@@ -54,7 +54,7 @@ def run_batch(
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"-o {output_dir}: cannot write there ({exc.strerror or exc})") from None
+        raise UsageError(f"-o {output_dir}: cannot write there ({exc.strerror or exc})") from exc
     told = listener or Silent()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         done = list(pool.map(lambda model: run_model(model, use_cache, told), models))

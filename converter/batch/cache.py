@@ -56,7 +56,7 @@ def cached_report(model: BatchModel, key: str | None) -> dict[str, Any] | None:
     try:
         if key is None or (directory / KEY_FILE).read_text().strip() != key:
             return None
-        report = json.loads((directory / "report.json").read_text())
+        report: dict[str, Any] = json.loads((directory / "report.json").read_text())
         for artifact in report["artifacts"]:
             if file_digest(directory / artifact["path"]) != artifact["sha256"]:
                 return None

@@ -52,10 +52,10 @@ def read_config(path: Path, output_dir: Path) -> list[BatchModel]:
     """Every model of the batch file with its options; a usage error names the bad entry."""
     try:
         config = tomllib.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such batch file") from None
+    except FileNotFoundError as exc:
+        raise UsageError(f"{path}: no such batch file") from exc
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{path}: not a TOML batch file ({exc})") from None
+        raise UsageError(f"{path}: not a TOML batch file ({exc})") from exc
     unknown = sorted(set(config) - {"defaults", "models"})
     models = config.get("models")
     if unknown or not isinstance(models, list) or not models:
@@ -122,7 +122,7 @@ def model_of(index: int, name: str, source: Path, flags: dict[str, Any], output_
     try:
         options = ConvertOptions(output_dir=output_dir / name, **flags)
     except ConverterError as exc:
-        raise UsageError(f"{path}: models[{index}] ({name}): {exc.message}") from None
+        raise UsageError(f"{path}: models[{index}] ({name}): {exc.message}") from exc
     except TypeError as exc:
-        raise UsageError(f"{path}: models[{index}] ({name}): {exc}") from None
+        raise UsageError(f"{path}: models[{index}] ({name}): {exc}") from exc
     return BatchModel(index, name, source, options)

@@ -18,8 +18,8 @@ from converter.process.worker import exception_record
 def convert_entry(source: Path, options: ConvertOptions) -> dict[str, Any]:
     """Convert one model; its exit code, verdict, report, or the error that stopped it."""
     from converter.api import convert
-    from converter.report.progress import Silent
     from converter.process.watchdog import Watchdog
+    from converter.report.progress import Silent
 
     try:
         result = convert(source, options, Watchdog(Silent(), options.timeout_s))

@@ -150,9 +150,9 @@ def finish(
 
     A ConverterError becomes one "error:" line and its exit code, never a traceback.
     """
+    from converter.process.watchdog import Watchdog
     from converter.report.progress import listener_for
     from converter.report.render import write_renderings
-    from converter.process.watchdog import Watchdog
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with errors_as_exit_codes():

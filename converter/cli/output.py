@@ -11,7 +11,7 @@ import functools
 import json
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def unwind_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, terminated)
 
 
-def show(document: dict[str, Any], shown: Shown, closing: list[str]) -> None:
+def show(document: Mapping[str, Any], shown: Shown, closing: list[str]) -> None:
     """The JSON document on stdout, or the summary table (the verdict alone when quiet)."""
     if shown.as_json:
         click.echo(json.dumps(document, indent=2, sort_keys=True))

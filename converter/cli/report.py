@@ -10,9 +10,9 @@ import click
 
 from converter.cli.errors import errors_as_exit_codes
 from converter.errors import EXIT_OK, EXIT_PARITY_FAILED
+from converter.process.staging import write_atomically
 from converter.report.documents import merge as merge_documents
 from converter.report.documents import read_document
-from converter.process.staging import write_atomically
 
 REPORT_FILE = click.Path(path_type=Path, dir_okay=False)
 

@@ -46,5 +46,6 @@ def to_onnx(function: Any, specs: tuple[InputSpec, ...], opset: int) -> bytes:
             proto, _ = tf2onnx.convert.from_function(function, input_signature=signature,
                                                      opset=opset)
     except Exception as exc:  # tf2onnx raises plain ValueError/RuntimeError/KeyError
-        raise ExportError(f"tf2onnx refused the model at opset {opset}: {exc}"[:500]) from None
-    return proto.SerializeToString()
+        raise ExportError(f"tf2onnx refused the model at opset {opset}: {exc}"[:500]) from exc
+    data: bytes = proto.SerializeToString()
+    return data

@@ -34,7 +34,7 @@ def to_tflite(
         frozen = convert_variables_to_constants_v2(function.get_concrete_function())
     except (ValueError, TypeError) as exc:
         raise ExportError(f"the model's graph cannot be frozen for TFLite: "
-                          f"{str(exc).splitlines()[0][:300]}") from None
+                          f"{str(exc).splitlines()[0][:300]}") from exc
     # A SavedModel signature wrapper hands over the restored object that owns its variables.
     trackable = getattr(model, "trackable", model)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], trackable)

@@ -7,6 +7,9 @@ nothing says).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from converter.artifacts import ModelGraph, TensorRef
 from converter.layers import spec_of
 
@@ -15,7 +18,7 @@ def sequence_lengths(graph: ModelGraph) -> dict[TensorRef, int | None]:
     """Axis-1 size of every tensor the graph computes, None where it is not static."""
     lengths: dict[TensorRef, int | None] = {}
     for ref in graph.inputs:
-        shape = graph.layer(ref.layer).config.get("batch_shape") or ()
+        shape: Sequence[Any] = graph.layer(ref.layer).config.get("batch_shape") or ()
         lengths[ref] = int(shape[1]) if len(shape) >= 2 and shape[1] is not None else None
     for layer, index in graph.call_order()[0]:
         refs = layer.calls[index].inputs

@@ -29,7 +29,10 @@ class PassResult:
 class Pass(Protocol):
     """A graph-to-graph rewrite whose docstring says "Given ... Result ..."."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The pass's name in records and errors (unique in a plan)."""
+        ...
 
     def __call__(self, graph: ModelGraph) -> PassResult:
         """Rewrite the graph; must report modified=False when run on its own output."""
@@ -98,7 +101,8 @@ class LayerPass:
         """Apply `rewrite` to every layer."""
         if not self.applies(graph):
             return PassResult(graph, False)
-        layers, changes = [], []
+        layers: list[Layer] = []
+        changes: list[str] = []
         for layer in graph.layers:
             outcome = self.rewrite(layer)
             if outcome is None:

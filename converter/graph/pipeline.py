@@ -15,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from converter.artifacts import ModelGraph, PassRecord
-from converter.export.graph_passes import EXPORT_PASSES
-from converter.export.graph_passes import unroll_recurrent
+from converter.export.graph_passes import EXPORT_PASSES, unroll_recurrent
 from converter.graph.passes import Pass, run_passes
 from converter.normalize import DEFAULT_PASSES
 from converter.normalize.io_layout import ChannelsLastIO

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -34,9 +35,14 @@ def save_graph(graph: ModelGraph, path: Path) -> Path:
                 "outputs": [ref_list(r) for r in graph.outputs],
                 "facts": {k: getattr(graph, k) for k in FACTS}}
     path.write_text(json.dumps(document, default=list))
-    np.savez(f"{path}.npz", **{f"{i}/{j}": w for i, x in enumerate(graph.layers)
-                               for j, w in enumerate(x.weights)})
+    save_arrays(Path(f"{path}.npz"), {f"{i}/{j}": w for i, x in enumerate(graph.layers)
+                                      for j, w in enumerate(x.weights)})
     return path
+
+
+def save_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write named arrays to an .npz (no pickle), e.g. "<case>/<input>" keys."""
+    np.savez(path, **cast(dict[str, Any], arrays))
 
 
 def load_graph(path: Path) -> ModelGraph:

@@ -1,5 +1,6 @@
-"""The layer catalogue: one entry per Keras layer class, the one home of what the pipeline
-knows about it (see `spec.LayerSpec`).
+"""The layer catalogue: one entry per Keras layer class (see `spec.LayerSpec`).
+
+Each entry is the one home of what the pipeline knows about its class.
 
 Family modules hold the entries; this module indexes them by class name and answers the
 questions passes ask. A class the catalogue does not know gets `UNKNOWN`, an entry with no

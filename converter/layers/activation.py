@@ -33,7 +33,7 @@ LEGACY_HARD_SIGMOID = "keras2_hard_sigmoid"
 def softmax(x: Array, axis: int = -1) -> Array:
     """Numerically stable softmax."""
     shifted = np.exp(x - x.max(axis=axis, keepdims=True))
-    return shifted / shifted.sum(axis=axis, keepdims=True)
+    return np.asarray(shifted / shifted.sum(axis=axis, keepdims=True))
 
 
 def sigmoid(x: Array) -> Array:
@@ -48,7 +48,7 @@ def elu(x: Array, alpha: float = 1.0) -> Array:
 
 def gelu(x: Array) -> Array:
     """The "gelu" activation by name: Keras 3 computes the exact erf form."""
-    return 0.5 * x * (1 + np.vectorize(erf, otypes=[np.float64])(x / sqrt(2)))
+    return np.asarray(0.5 * x * (1 + np.vectorize(erf, otypes=[np.float64])(x / sqrt(2))))
 
 
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805

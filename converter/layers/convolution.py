@@ -1,5 +1,6 @@
-"""1-D convolutions: Conv1D (Keras 1's Convolution1D and AtrousConvolution1D), separable,
-depthwise and transposed.
+"""1-D convolutions: Conv1D, separable, depthwise and transposed.
+
+Conv1D is also Keras 1's Convolution1D and AtrousConvolution1D.
 
 Export forms, traced without run-time shape computations:
 - a dilated or causal Conv1D is one Conv2D with its dilation (one CONV_2D / Conv), where the
@@ -62,12 +63,13 @@ def convolve(x: Array, kernel: Array, config: Mapping[str, Any], groups: int = 1
     x = np.pad(x, ((0, 0), (left, right), (0, 0)))
     patches = windows(x, k, stride, dilation)  # (b, t, k, in)
     if groups == 1:
-        return np.einsum("btki,kio->bto", patches, kernel, optimize=True)
+        return np.asarray(np.einsum("btki,kio->bto", patches, kernel, optimize=True))
     b, t = patches.shape[:2]
     per_in, per_out = kernel.shape[1], kernel.shape[2] // groups
     grouped = patches.reshape(b, t, k, groups, per_in)
     kernels = kernel.reshape(k, per_in, groups, per_out)
-    return np.einsum("btkgi,kigo->btgo", grouped, kernels, optimize=True).reshape(b, t, -1)
+    out = np.einsum("btkgi,kigo->btgo", grouped, kernels, optimize=True)
+    return np.asarray(out).reshape(b, t, -1)
 
 
 def finish(out: Array, weights: Sequence[Array], config: Mapping[str, Any], bias_at: int) -> Array:
@@ -157,8 +159,10 @@ def keras1_kernel(config: Config, weights: Weights, names: Sequence[str],
 
 
 def separable_drift(config: dict[str, Any], owner: str) -> list[str]:
-    """SeparableConv's inherited `kernel_*` / `groups` keys dropped (Keras 2 never used them:
-    a separable conv has depthwise and pointwise kernels)."""
+    """SeparableConv's inherited `kernel_*` / `groups` keys dropped.
+
+    Keras 2 never used them: a separable conv has depthwise and pointwise kernels.
+    """
     notes = []
     for key in SEPARABLE_UNUSED:
         if key in config:
@@ -177,8 +181,11 @@ def transpose_drift(config: dict[str, Any], owner: str) -> list[str]:
 
 
 def differs_by_target(config: Config) -> bool:
-    """A causal conv pads in 4-D for TFLite, in 3-D for ONNX; a dilated "same" one pads
-    explicitly for ONNX."""
+    """Whether the export class differs by target for this conv's config.
+
+    A causal conv pads in 4-D for TFLite, in 3-D for ONNX; a dilated "same" one pads
+    explicitly for ONNX.
+    """
     return config.get("padding") == "causal" or (
         config.get("padding") == "same" and max(config.get("dilation_rate") or (1,)) > 1)
 

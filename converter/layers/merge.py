@@ -109,7 +109,7 @@ def dot(config: Config, weights: Weights, inputs: Inputs) -> Array:
     out = np.einsum("bak,bkc->bac", xm.reshape(x.shape[0], -1, xm.shape[-1]),
                     ym.reshape(y.shape[0], ym.shape[1], -1))
     out = out.reshape(x.shape[0], *xm.shape[1:-1], *ym.shape[2:])
-    return out.reshape(x.shape[0], 1) if out.ndim == 1 else out
+    return np.asarray(out.reshape(x.shape[0], 1) if out.ndim == 1 else out)
 
 
 def from_merge(name: str) -> tuple[str, ...]:

@@ -1,5 +1,4 @@
-"""Normalisation layers: BatchNormalization (inference form), LayerNormalization and
-GroupNormalization."""
+"""Normalisation layers: BatchNormalization (inference form), Layer- and GroupNormalization."""
 
 from __future__ import annotations
 
@@ -61,12 +60,14 @@ def layer_norm(config: Config, weights: Weights, inputs: Inputs) -> Array:
         out = out * items.pop(0).reshape(shape)
     if config.get("center", True) and items:
         out = out + items.pop(0).reshape(shape)
-    return out
+    return np.asarray(out)
 
 
 def group_norm(config: Config, weights: Weights, inputs: Inputs) -> Array:
-    """Normalise each example over the length and the channels of each group (Keras's
-    GroupNormalization; groups=-1 makes one group per channel)."""
+    """Normalise each example over the length and the channels of each group.
+
+    Keras's GroupNormalization; groups=-1 makes one group per channel.
+    """
     x = inputs[0]
     axis = axis_of(config.get("axis", -1), x.ndim)
     channels = x.shape[axis]

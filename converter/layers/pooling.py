@@ -39,9 +39,9 @@ def pool(x: Array, config: Config, reduce: str) -> Array:
     padded = np.pad(x, ((0, 0), (left, right), (0, 0)), constant_values=fill)
     patches = windows(padded, size, stride, 1)
     if reduce == "max":
-        return patches.max(axis=2)
+        return np.asarray(patches.max(axis=2))
     ones = np.pad(np.ones((1, x.shape[1], 1)), ((0, 0), (left, right), (0, 0)))
-    return patches.sum(axis=2) / windows(ones, size, stride, 1).sum(axis=2)
+    return np.asarray(patches.sum(axis=2) / windows(ones, size, stride, 1).sum(axis=2))
 
 
 @channels_last
@@ -63,12 +63,14 @@ def global_axis(config: Config) -> int:
 
 def global_max(config: Config, weights: Weights, inputs: Inputs) -> Array:
     """Maximum over steps."""
-    return inputs[0].max(axis=global_axis(config), keepdims=bool(config.get("keepdims", False)))
+    return np.asarray(inputs[0].max(axis=global_axis(config),
+                                     keepdims=bool(config.get("keepdims", False))))
 
 
 def global_mean(config: Config, weights: Weights, inputs: Inputs) -> Array:
     """Mean over steps."""
-    return inputs[0].mean(axis=global_axis(config), keepdims=bool(config.get("keepdims", False)))
+    return np.asarray(inputs[0].mean(axis=global_axis(config),
+                                      keepdims=bool(config.get("keepdims", False))))
 
 
 def windowed(name: str, alias: str, reference: Any) -> LayerSpec:

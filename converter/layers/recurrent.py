@@ -143,9 +143,10 @@ def bidirectional(config: Config, weights: Weights, inputs: Inputs) -> Array:
     if bw_config.get("return_sequences", False):
         backward = backward[:, ::-1]
     mode = config.get("merge_mode", "concat")
-    merged = {"concat": lambda: np.concatenate([forward, backward], axis=-1),
-              "sum": lambda: forward + backward, "mul": lambda: forward * backward,
-              "ave": lambda: (forward + backward) / 2}
+    merged: dict[str, Callable[[], Array]] = {
+        "concat": lambda: np.concatenate([forward, backward], axis=-1),
+        "sum": lambda: forward + backward, "mul": lambda: forward * backward,
+        "ave": lambda: (forward + backward) / 2}
     if mode not in merged:
         raise UnsupportedByReference(f"Bidirectional merge_mode {mode!r}")
     return merged[mode]()
@@ -197,8 +198,10 @@ def bidirectional_keras1_weights(config: Config, weights: Weights, names: Sequen
 
 
 def time_major_drift(config: dict[str, Any], owner: str) -> list[str]:
-    """`time_major: false` dropped (Keras 3 RNNs are batch-major); `true` is refused, since
-    reading time-major weights as batch-major would compute wrong numbers."""
+    """`time_major: false` dropped (Keras 3 RNNs are batch-major); `true` refused.
+
+    Reading time-major weights as batch-major would compute wrong numbers.
+    """
     if "time_major" not in config:
         return []
     if config.pop("time_major"):

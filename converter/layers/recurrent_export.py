@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+
 def export_recurrent(name: str) -> Callable[[str], Any]:
     """For a Keras recurrent class name: target -> its export-friendly subclass."""
 
@@ -26,7 +27,7 @@ def recurrent_class(base: Any, target: str) -> Any:
     """A recurrent class whose zero state is tiled from the input (see the module)."""
     import tensorflow as tf
 
-    class Recurrent(base):  # type: ignore[misc, valid-type]
+    class Recurrent(base):  # type: ignore[misc]
         def call(self, sequences: Any, initial_state: Any = None, mask: Any = None,
                  training: bool = False) -> Any:
             if initial_state is None and not self.stateful:
@@ -77,8 +78,10 @@ def while_loop(layer: Any, sequences: Any, states: list[Any]) -> Any:
 
 
 def export_bidirectional(recurrent: tuple[str, ...]) -> Callable[[str], Any]:
-    """For the recurrent class names: target -> a Bidirectional whose inner layers are their
-    export classes (Keras would use its own)."""
+    """For the recurrent class names: target -> a Bidirectional building their export classes.
+
+    Keras's own Bidirectional would build its own inner classes.
+    """
 
     def for_target(target: str) -> Any:
         return bidirectional_class(

@@ -1,5 +1,7 @@
-"""Layers that move values without arithmetic: flatten, reshape, permute, repeat, and the
-length-axis padding, cropping and upsampling."""
+"""Layers that move values without arithmetic.
+
+Flatten, reshape, permute, repeat, and padding, cropping and upsampling of the length axis.
+"""
 
 from __future__ import annotations
 

@@ -63,8 +63,10 @@ def windows(x: Array, window: int, stride: int, dilation: int) -> Array:
 
 
 def window_of(config: Config, pooling: bool) -> tuple[int, int, int]:
-    """(window, dilation, stride) of a conv or pooling config; pooling strides default to
-    the pool size."""
+    """(window, dilation, stride) of a conv or pooling config.
+
+    Pooling strides default to the pool size.
+    """
     window = size_of(config.get("kernel_size", config.get("pool_size")), 2)
     stride = size_of(config.get("strides"), window if pooling else 1)
     return window, size_of(config.get("dilation_rate")), stride

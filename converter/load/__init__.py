@@ -131,7 +131,8 @@ def load_hdf5(path: Path, options: LoadOptions) -> LoadedModel:
     return LoadedModel(graph, provenance, reference)
 
 
-def check_weights_match(graph: ModelGraph, weights: dict[str, tuple], path: Path) -> None:
+def check_weights_match(graph: ModelGraph, weights: Mapping[str, tuple[Any, ...]],
+                        path: Path) -> None:
     """Every weighted layer of the file must exist in the architecture, and vice versa."""
     names = {x.name for x in graph.layers}
     stray = sorted(n for n, w in weights.items() if w and n not in names)

@@ -22,10 +22,10 @@ def read_architecture(path: Path) -> dict[str, Any]:
         if size > MAX_ARCH_BYTES:
             raise LoadError(f"{path}: {size} bytes is too large for an architecture file")
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LoadError(f"{path}: no such architecture file (--arch)") from None
+    except FileNotFoundError as exc:
+        raise LoadError(f"{path}: no such architecture file (--arch)") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise LoadError(f"{path}: cannot be read as a text architecture file ({exc})") from None
+        raise LoadError(f"{path}: cannot be read as a text architecture file ({exc})") from exc
     if path.suffix.lower() in (".yaml", ".yml"):
         value = parse_yaml_config(text, f"{path}:")
     else:

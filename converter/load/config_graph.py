@@ -170,9 +170,9 @@ def keras3_ref(tensor: Any, owner: str) -> TensorRef:
     """The TensorRef of a serialised Keras 3 `__keras_tensor__`."""
     try:
         name, call, index = tensor["config"]["keras_history"]
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError) as exc:
         raise LoadError(
-            f"layer {owner}: an input is not a Keras tensor: {str(tensor)[:80]}") from None
+            f"layer {owner}: an input is not a Keras tensor: {str(tensor)[:80]}") from exc
     return TensorRef(str(name), int(call), int(index))
 
 

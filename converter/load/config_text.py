@@ -20,11 +20,11 @@ def parse_json_config(data: str | bytes, where: str) -> Any:
     """A JSON value; a LoadError naming `where` when it is not JSON or nests too deep."""
     try:
         value = json.loads(data)
-    except RecursionError:
+    except RecursionError as exc:
         raise LoadError(f"{where} nests deeper than Python's JSON parser can follow; "
-                        "no model config does: the file is damaged or hostile") from None
+                        "no model config does: the file is damaged or hostile") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LoadError(f"{where} is not valid JSON ({exc})") from None
+        raise LoadError(f"{where} is not valid JSON ({exc})") from exc
     return bounded(value, where)
 
 
@@ -32,8 +32,8 @@ def parse_yaml_config(text: str, where: str) -> Any:
     """YAML through the safe loader, extended with `!!python/tuple` only (read as lists)."""
     try:
         import yaml
-    except ImportError:
-        raise LoadError("reading a YAML architecture needs PyYAML: pip install pyyaml") from None
+    except ImportError as exc:
+        raise LoadError("reading a YAML architecture needs PyYAML: pip install pyyaml") from exc
 
     class TupleLoader(yaml.SafeLoader):
         """SafeLoader that also reads Keras 1's tuples (as lists)."""
@@ -44,13 +44,13 @@ def parse_yaml_config(text: str, where: str) -> Any:
     TupleLoader.add_constructor("tag:yaml.org,2002:python/tuple", construct_tuple)
     try:
         value = yaml.load(text, Loader=TupleLoader)  # noqa: S506 - SafeLoader subclass
-    except RecursionError:
+    except RecursionError as exc:
         raise LoadError(f"{where} nests deeper than the YAML parser can follow; no model "
-                        "config does: the file is damaged or hostile") from None
+                        "config does: the file is damaged or hostile") from exc
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise LoadError(f"{where} is not safe Keras YAML ({first}); only plain YAML and "
-                        "!!python/tuple are read") from None
+                        "!!python/tuple are read") from exc
     return bounded(value, where)
 
 

@@ -29,7 +29,7 @@ def resolve_custom_objects(specs: Sequence[str]) -> dict[str, Any]:
             module = importlib.import_module(module_name)
         except ImportError as exc:
             raise UsageError(
-                f"--custom-objects {spec}: cannot import {module_name} ({exc})") from None
+                f"--custom-objects {spec}: cannot import {module_name} ({exc})") from exc
         if not hasattr(module, attr):
             raise UsageError(f"--custom-objects {spec}: module {module_name} has no {attr}")
         value = getattr(module, attr)

@@ -49,7 +49,7 @@ def detect_format(path: Path) -> str:
             head = handle.read(64)
     except OSError as exc:
         reason = exc.strerror or exc
-        raise LoadError(f"{path}: cannot be read ({reason}); expected {EXPECTED}") from None
+        raise LoadError(f"{path}: cannot be read ({reason}); expected {EXPECTED}") from exc
     if head.startswith(HDF5_MAGIC):
         return "hdf5"
     if head.startswith(ZIP_MAGIC):

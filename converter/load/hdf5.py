@@ -44,7 +44,7 @@ def read_hdf5(path: Path, layer_classes: list[tuple[str, str]] | None = None) ->
     try:
         handle = h5py.File(path, "r")
     except OSError as exc:
-        raise LoadError(f"{path}: is not a readable HDF5 file ({exc})") from None
+        raise LoadError(f"{path}: is not a readable HDF5 file ({exc})") from exc
     with handle:
         raw_config = text_attr(handle, "model_config")
         config = None

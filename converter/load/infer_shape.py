@@ -20,9 +20,11 @@ from converter.layers import spec_of
 MAX_LENGTH = 10_000_000
 
 
-def step_length(class_name: str, config: Mapping[str, Any], length: int) -> int | None:
-    """The output length of one layer (its catalogue entry's `length`), or None when the
-    layer ends the length arithmetic."""
+def step_length(class_name: str, config: Mapping[str, Any], length: int | None) -> int | None:
+    """The output length of one layer (its catalogue entry's `length`).
+
+    None when the layer ends the length arithmetic.
+    """
     spec = spec_of(class_name)
     return None if spec.length is None else spec.length(config, length)
 

@@ -28,11 +28,11 @@ def read_member(archive: zipfile.ZipFile, name: str, limit: int, path: Path) -> 
     """One archive member, refusing missing and oversized ones."""
     try:
         info = archive.getinfo(name)
-    except KeyError:
+    except KeyError as exc:
         found = ", ".join(archive.namelist()[:5]) or "nothing"
         raise LoadError(
             f"{path}: the zip has no {name} (it holds {found}); expected a Keras 3 .keras file"
-        ) from None
+        ) from exc
     if info.file_size > limit:
         raise LoadError(f"{path}: {name} would inflate to {info.file_size} bytes; refusing")
     ratio = info.file_size // max(info.compress_size, 1)
@@ -63,14 +63,14 @@ def read_keras_zip(path: Path, allow_lambda: bool = False) -> tuple[ModelGraph, 
             meta_bytes = read_member(archive, "metadata.json", MAX_CONFIG_BYTES, path)
             weight_bytes = read_member(archive, "model.weights.h5", MAX_WEIGHTS_BYTES, path)
     except zipfile.BadZipFile as exc:
-        raise LoadError(f"{path}: is not a readable zip archive ({exc})") from None
+        raise LoadError(f"{path}: is not a readable zip archive ({exc})") from exc
     config = parse_json(config_bytes, path, "config.json")
     metadata = parse_json(meta_bytes, path, "metadata.json")
     try:
         with h5py.File(io.BytesIO(weight_bytes), "r") as handle:
             weights = keras3_weights(handle, layer_classes(config))
     except OSError as exc:
-        raise LoadError(f"{path}: model.weights.h5 is not readable HDF5 ({exc})") from None
+        raise LoadError(f"{path}: model.weights.h5 is not readable HDF5 ({exc})") from exc
     graph = graph_from_config(config, weights, allow_lambda=allow_lambda)
     return graph, str(metadata.get("keras_version", "unknown"))
 

@@ -21,6 +21,7 @@ from converter.load.config_text import parse_json_config
 from converter.load.detect import directory_sha256
 from converter.load.signature import signature_model
 
+
 def untuple(value: Any) -> Any:
     """tf.keras metadata writes tuples as {"class_name": "__tuple__", "items": [...]}."""
     if isinstance(value, Mapping):
@@ -43,20 +44,21 @@ def root_metadata(path: Path) -> dict[str, Any] | None:
         try:
             saved.ParseFromString((path / "keras_metadata.pb").read_bytes())
         except Exception as exc:  # protobuf's DecodeError has no stable import path
-            raise LoadError(f"{path}: keras_metadata.pb is not Keras metadata ({exc})") from None
+            raise LoadError(f"{path}: keras_metadata.pb is not Keras metadata ({exc})") from exc
         texts = [n.metadata for n in saved.nodes if n.node_path == "root"]
     else:
         model = saved_model_pb2.SavedModel()
         try:
             model.ParseFromString((path / "saved_model.pb").read_bytes())
         except Exception as exc:  # protobuf's DecodeError has no stable import path
-            raise LoadError(f"{path}: saved_model.pb is not a SavedModel ({exc})") from None
+            raise LoadError(f"{path}: saved_model.pb is not a SavedModel ({exc})") from exc
         nodes = model.meta_graphs[0].object_graph_def.nodes if model.meta_graphs else []
         texts = [nodes[0].user_object.metadata] if nodes and nodes[0].WhichOneof(
             "kind") == "user_object" else []
     if not texts or not texts[0]:
         return None
-    return untuple(parse_json_config(texts[0], f"{path}: the Keras metadata"))
+    metadata: dict[str, Any] = untuple(parse_json_config(texts[0], f"{path}: the Keras metadata"))
+    return metadata
 
 
 def read_savedmodel(
@@ -88,6 +90,6 @@ def checkpoint_weights(path: Path) -> dict[str, tuple[Any, ...]]:
         model = tf_keras.models.load_model(str(path), compile=False)
     except Exception as exc:  # tf.keras raises many types for a broken directory
         raise LoadError(f"{path}: tf.keras cannot restore the SavedModel: "
-                        f"{str(exc).splitlines()[0][:300]}") from None
+                        f"{str(exc).splitlines()[0][:300]}") from exc
     return {layer.name: tuple(np.asarray(w) for w in layer.get_weights())
             for layer in model.layers}

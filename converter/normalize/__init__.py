@@ -6,6 +6,7 @@ DEFAULT_PASSES is the documentation of the stage: the passes, in the order they 
 from __future__ import annotations
 
 from converter.artifacts import ModelGraph, PassRecord
+from converter.graph.passes import Pass, PassResult, run_passes
 from converter.normalize import (
     canonical_tuples,
     channels_last,
@@ -20,7 +21,6 @@ from converter.normalize import (
     theano_kernels,
     unwrap_time_distributed,
 )
-from converter.graph.passes import Pass, PassResult, run_passes
 
 __all__ = ["DEFAULT_PASSES", "Pass", "PassResult", "normalize"]
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from converter.artifacts import Layer
 from converter.errors import LoadError
-from converter.layers import spec_of
 from converter.graph.passes import ConfigPass
+from converter.layers import spec_of
 
 
 def canonical(value: Any, layer: str, key: str) -> tuple[int] | None:

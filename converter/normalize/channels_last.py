@@ -5,11 +5,12 @@ converter computes wrong numbers for it or refuses it, and every runtime pays tr
 Result: every such layer is channels_last; a tensor a channels_first layer produced travels
 transposed ("flipped") through the layers that do not care (the catalogue's `elementwise`:
 activations, merges, dropout) or whose axis argument is remapped (its `axis_key`:
-BatchNormalization, LayerNormalization, Concatenate, Softmax); a Flatten of a flipped tensor feeding only Dense layers gets their kernel rows
-permuted from (C, W) to (W, C) order. Any other reader of a flipped tensor, and every model
-output, gets a Permute((2, 1)) back, so the model's inputs and outputs keep their layout
-and layers this pass does not know stay correct. A Permute((2, 1)) to channels_last is
-inserted where a channels_first layer reads a tensor that is not flipped (at the inputs).
+BatchNormalization, LayerNormalization, Concatenate, Softmax); a Flatten of a flipped tensor
+feeding only Dense layers gets their kernel rows permuted from (C, W) to (W, C) order. Any
+other reader of a flipped tensor, and every model output, gets a Permute((2, 1)) back, so
+the model's inputs and outputs keep their layout and layers this pass does not know stay
+correct. A Permute((2, 1)) to channels_last is inserted where a channels_first layer reads a
+tensor that is not flipped (at the inputs).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import Any
 
 from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
 from converter.graph.flatten_order import reorder_rows
-from converter.layers import spec_of
 from converter.graph.passes import PassResult
+from converter.layers import spec_of
 
 # Axis of a rank-3 channels_first tensor -> the same axis once flipped to channels_last.
 FLIPPED_AXIS = {0: 0, 1: 2, 2: 1}

@@ -2,13 +2,13 @@
 
 Given: layers as Keras 1.x saved them (Convolution1D, AtrousConvolution1D, nb_filter,
 filter_length, border_mode, subsample_length, pool_length, output_dim, inner_activation,
-consume_less, Dropout(p), input_dtype, per-gate recurrent weights, 4-D conv kernels), wrappers
-(TimeDistributed, Bidirectional) included.
-Result: the same layers in Keras 3 classes and keys, weights in Keras 3 layouts. Each class's
-rule and weight layout live in its catalogue entry (`converter.layers`). Every Keras 1 key is either mapped to its Keras 3 meaning or, when it
-only mattered for training (initialisers, regularisers, constraints), dropped with a note;
-a key this table does not know stops loading, naming the layer and the key, so no meaning
-is ever lost silently. Keras 1's Merge is the `legacy_merge` pass's job.
+consume_less, Dropout(p), input_dtype, per-gate recurrent weights, 4-D conv kernels),
+wrappers (TimeDistributed, Bidirectional) included. Result: the same layers in Keras 3
+classes and keys, weights in Keras 3 layouts. Each class's rule and weight layout live in
+its catalogue entry (`converter.layers`). Every Keras 1 key is either mapped to its Keras 3
+meaning or, when it only mattered for training (initialisers, regularisers, constraints),
+dropped with a note; a key this table does not know stops loading, naming the layer and the
+key, so no meaning is ever lost silently. Keras 1's Merge is the `legacy_merge` pass's job.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import numpy as np
 
 from converter.artifacts import Layer, ModelGraph
 from converter.errors import LoadError, UnsupportedLayersError
-from converter.layers import inner_layers, keras1_rules, spec_of, specs
 from converter.graph.passes import LayerPass, PassResult
+from converter.layers import inner_layers, keras1_rules, spec_of, specs
 
 # Keys every Keras 1 layer may carry; the InputLayer now holds the shape.
 COMMON = frozenset({"name", "trainable"})
@@ -121,8 +121,10 @@ def convert_weights(
     class_name: str, config: Mapping[str, Any], weights: Sequence[np.ndarray],
     names: Sequence[str], owner: str,
 ) -> tuple[np.ndarray, ...]:
-    """Keras 1 weight layouts of one (translated) layer -> Keras 3 layouts, by its entry; a
-    wrapper without its own rule converts its inner layer's."""
+    """Keras 1 weight layouts of one (translated) layer -> Keras 3 layouts, by its entry.
+
+    A wrapper without its own rule converts its inner layer's.
+    """
     spec = spec_of(class_name)
     if spec.keras1_weights is not None:
         return spec.keras1_weights(config, weights, names, owner)

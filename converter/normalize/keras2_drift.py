@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from converter.artifacts import Layer
-from converter.layers import WRAPPED_KEYS, spec_of
 from converter.graph.passes import ConfigPass, rewrite_wrapped
+from converter.layers import WRAPPED_KEYS, spec_of
 
 SHAPE_KEYS = ("batch_input_shape", "input_shape", "batch_size")
 

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from converter.artifacts import Layer, ModelGraph
-from converter.layers.activation import LEGACY_HARD_SIGMOID as LEGACY
 from converter.graph.passes import ConfigPass, rewrite_wrapped
+from converter.layers.activation import LEGACY_HARD_SIGMOID as LEGACY
 
 KEYS = ("activation", "recurrent_activation")
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from converter.artifacts import Layer
-from converter.layers.merge import LEGACY, translate_merge
 from converter.graph.passes import LayerPass
+from converter.layers.merge import LEGACY, translate_merge
 
 
 def rewrite(layer: Layer) -> tuple[Layer, list[str]] | None:

@@ -1,10 +1,10 @@
 """Recurrent dropout rates, which do nothing at inference, set to zero.
 
-Given: recurrent layers (LSTM/GRU/SimpleRNN: the catalogue's `recurrent`; wrapped in Bidirectional or TimeDistributed too) with
-`dropout` or `recurrent_dropout` above zero.
-Result: both rates 0.0. The numbers at inference are the same, but Keras 3 keeps a
-seed-generator variable (and its assignment) in the traced graph for any non-zero rate,
-which freezing the graph for TFLite cannot turn into constants.
+Given: recurrent layers (LSTM/GRU/SimpleRNN: the catalogue's `recurrent`; wrapped in
+Bidirectional or TimeDistributed too) with `dropout` or `recurrent_dropout` above zero.
+Result: both rates 0.0. The numbers at inference are the same, but Keras 3 keeps a seed-
+generator variable (and its assignment) in the traced graph for any non-zero rate, which
+freezing the graph for TFLite cannot turn into constants.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from converter.artifacts import Layer
-from converter.layers import spec_of
 from converter.graph.passes import ConfigPass, rewrite_wrapped
+from converter.layers import spec_of
 
 RATES = ("dropout", "recurrent_dropout")
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from converter.artifacts import LayerCall, ModelGraph, TensorRef
-from converter.layers import spec_of
 from converter.graph.passes import PassResult
+from converter.layers import spec_of
 
 
 class RemoveInferenceIdentity:

@@ -16,8 +16,8 @@ from dataclasses import replace
 import numpy as np
 
 from converter.artifacts import Layer, ModelGraph
-from converter.layers import inner_layers, spec_of
 from converter.graph.passes import PassResult
+from converter.layers import inner_layers, spec_of
 
 
 def flipped(layer: Layer) -> Layer | None:

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from converter.artifacts import Layer
-from converter.layers import spec_of
 from converter.graph.passes import LayerPass
+from converter.layers import spec_of
 
 
 def rewrite(layer: Layer) -> tuple[Layer, list[str]] | None:

@@ -35,7 +35,7 @@ def staging(output_dir: Path, inputs: Collection[Path | None] = ()) -> Iterator[
         parent.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.staging-", dir=parent))
     except OSError as exc:
-        raise UsageError(f"-o {output_dir}: cannot write there ({exc.strerror or exc})") from None
+        raise UsageError(f"-o {output_dir}: cannot write there ({exc.strerror or exc})") from exc
     ACTIVE.add(stage)
     try:
         yield stage
@@ -61,4 +61,4 @@ def write_atomically(path: Path, text: str) -> None:
         os.replace(temporary, path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
-        raise UsageError(f"{path}: cannot write there ({exc.strerror or exc})") from None
+        raise UsageError(f"{path}: cannot write there ({exc.strerror or exc})") from exc

@@ -14,8 +14,8 @@ import shutil
 import threading
 
 from converter.errors import EXIT_MODEL_ERROR
-from converter.report.progress import StageListener
 from converter.process.staging import ACTIVE
+from converter.report.progress import StageListener
 
 LIMITED = ("load", "normalize", "export")  # build runs inside the export stage's worker
 

@@ -79,7 +79,8 @@ def run_task(module: str, request: Mapping[str, Any], workdir: Path, timeout_s: 
     except subprocess.TimeoutExpired:
         child.kill()
         child.communicate()
-        return Outcome("timeout", reason=f"no result within {timeout_s:g} s", seconds=timeout_s)
+        return Outcome("timeout", reason=f"no result within {timeout_s:g} s",
+                       seconds=timeout_s or 0.0)
     return classified(child.returncode, Path(f"{request_path}.answer.json"),
                       stderr.decode("utf-8", "replace"), time.monotonic() - start)
 
@@ -155,8 +156,10 @@ def write_answer(path: Path, task: Callable[[], Mapping[str, Any]]) -> None:
 
 
 def exception_record(exc: BaseException) -> dict[str, Any]:
-    """An exception's one-line reason, the file:line it was raised at, and whether that
-    line is converter's own code (a bug in converter) or a library's."""
+    """An exception's one-line reason, the file:line it was raised at, and whose line.
+
+    `bug` is whether that line is converter's own code (a bug in converter) or a library's.
+    """
     frames = traceback.extract_tb(exc.__traceback__)
     innermost = frames[-1] if frames else None
     where = f"{Path(innermost.filename).name}:{innermost.lineno}" if innermost else ""

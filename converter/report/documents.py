@@ -23,8 +23,9 @@ from converter.errors import (
 from converter.report.schema import SCHEMA
 
 BATCH_SCHEMA = "converter.batch/1"
-# Worst last: a bug in converter, a usage error stops everything, a model that did not convert shipped nothing,
-# a failed check shipped wrong numbers, an unavailable runtime left a check undone.
+# Worst last: a bug in converter, a usage error stops everything, a model that did not
+# convert shipped nothing, a failed check shipped wrong numbers, an unavailable runtime left a
+# check undone.
 SEVERITY = (EXIT_OK, EXIT_RUNTIME_UNAVAILABLE, EXIT_PARITY_FAILED, EXIT_MODEL_ERROR, EXIT_USAGE,
             EXIT_INTERNAL)
 # Fields that say how long or whether work was redone, not what the result was.
@@ -36,11 +37,11 @@ Document = dict[str, Any]
 def read_document(path: Path) -> Document:
     """A report.json or batch summary.json; anything else is a usage error saying what it is."""
     try:
-        document = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file; give a report.json or summary.json") from None
+        document: dict[str, Any] = json.loads(Path(path).read_text())
+    except FileNotFoundError as exc:
+        raise UsageError(f"{path}: no such file; give a report.json or summary.json") from exc
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"{path}: not a JSON report ({exc})") from None
+        raise UsageError(f"{path}: not a JSON report ({exc})") from exc
     schema = document.get("schema") if isinstance(document, dict) else None
     if schema not in (SCHEMA, BATCH_SCHEMA):
         raise UsageError(f"{path}: schema {schema!r} is not {SCHEMA!r} (a convert or verify "

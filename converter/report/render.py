@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from converter.errors import UsageError
+from converter.process.staging import write_atomically
 from converter.report.html import render_html
 from converter.report.junit import render_junit
 from converter.report.markdown import render_markdown
-from converter.process.staging import write_atomically
 
 RENDERERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "html": render_html, "md": render_markdown, "junit": render_junit,

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from converter.artifacts import Artifact, ModelGraph, ParityCheck
-from converter.graph.serialize import save_graph
 from converter.graph.interface import input_specs, output_names
+from converter.graph.serialize import save_arrays, save_graph
 from converter.options import ConvertOptions
 from converter.report.progress import Silent, StageListener
 from converter.verify.compare import compare_output
@@ -111,8 +111,11 @@ class Plan:
 
 
 def run_reference(plan: Plan, source: Path) -> tuple[WorkerOutcome, str]:
-    """The reference's outcome and name: the original model, fed and read in its own layout,
-    or the NumPy interpreter of the graph where the original cannot run (and why)."""
+    """The reference's outcome and name.
+
+    The original model, fed and read in its own layout, or the NumPy interpreter of the
+    graph where the original cannot run (and why).
+    """
     timeout = plan.options.timeout_s
     if plan.loader == "numpy":
         return run_worker(plan.job("numpy", plan.graph_file), plan.workdir, timeout), "numpy"
@@ -194,7 +197,7 @@ def in_graph_layout(outcome: WorkerOutcome, graph: ModelGraph) -> WorkerOutcome:
 
 def write_cases(cases: list[Case], path: Path) -> Path:
     """All cases in one .npz, keyed "<case>/<input name>"."""
-    np.savez(path, **{f"{i}/{k}": v for i, case in enumerate(cases) for k, v in case.items()})
+    save_arrays(path, {f"{i}/{k}": v for i, case in enumerate(cases) for k, v in case.items()})
     return path
 
 

@@ -22,7 +22,7 @@ def artifact_format(path: Path) -> str:
     try:
         head = path.read_bytes()[:8]
     except OSError as exc:
-        raise UsageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise UsageError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     if head[4:8] == b"TFL3":
         return "tflite"
     if path.suffix.lower() == ".onnx":

@@ -62,7 +62,7 @@ def load_cases(path: Path, specs: tuple[InputSpec, ...], flag: str = "--inputs")
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
     except (OSError, ValueError) as exc:
-        raise UsageError(f"{flag} {path}: not a readable .npz file ({exc})") from None
+        raise UsageError(f"{flag} {path}: not a readable .npz file ({exc})") from exc
     case: Case = {}
     for position, spec in enumerate(specs):
         keys = [spec.name, f"x{position}"] + (["x"] if len(specs) == 1 else [])

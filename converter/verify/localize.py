@@ -142,8 +142,8 @@ def localize(
         if layer.class_name == "InputLayer" or layer.name not in reference:
             continue
         want = reference[layer.name]
-        matches = [(n, aligned(tensors[n], want)) for n in owned.get(layer.name, [])]
-        matches = [(n, v) for n, v in matches if v is not None]
+        candidates = [(n, aligned(tensors[n], want)) for n in owned.get(layer.name, [])]
+        matches = [(n, v) for n, v in candidates if v is not None]
         if not matches:
             continue
         compared += 1

@@ -57,6 +57,6 @@ def tolerance_for(runtime: str, precision: str) -> Tolerance:
     """The tolerance of a runtime at a precision; an unknown pair lists the known ones."""
     try:
         return TOLERANCES[(runtime, precision)]
-    except KeyError:
+    except KeyError as exc:
         known = ", ".join(f"{r}/{p}" for r, p in TOLERANCES)
-        raise UsageError(f"no tolerance for {runtime}/{precision}; known: {known}") from None
+        raise UsageError(f"no tolerance for {runtime}/{precision}; known: {known}") from exc

@@ -20,6 +20,7 @@ def run(request: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
     import numpy as np
 
     from converter.errors import NotApplicable
+    from converter.graph.serialize import save_arrays
     from converter.verify.runtimes import availability, create
 
     missing = availability(request["runtime"])
@@ -46,7 +47,7 @@ def run(request: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
             raise NotApplicable(f"cannot evaluate this model: {exc}") from exc
         for index, value in enumerate(results):
             outputs[f"{case}/{index}"] = value
-    np.savez(request["outputs"], **outputs)
+    save_arrays(Path(request["outputs"]), outputs)
     return {"facts": runtime.facts()}
 
 

@@ -69,9 +69,11 @@ def sequence_layers(graph: ModelGraph, order: list[Layer]) -> dict[str, Layer]:
 
 
 def keeps_positions(layer: Layer) -> bool:
-    """Whether a layer reads and writes sequences without mixing their positions: a stride-1
-    channels_last Conv1D, a Cropping1D, or a layer whose catalogue entry is `positionwise`
-    for its config (activations, batch norms and merges over channels, Dense)."""
+    """Whether a layer reads and writes sequences without mixing their positions.
+
+    A stride-1 channels_last Conv1D, a Cropping1D, or a layer whose catalogue entry is
+    `positionwise` for its config (activations, batch norms and merges over channels, Dense).
+    """
     config = layer.config
     if layer.class_name == "Conv1D":
         return config.get("data_format", "channels_last") == "channels_last" and (

@@ -20,7 +20,14 @@ import numpy as np
 import onnx_ir as ir
 
 from converter.export.onnx_graph import tail_padding
-from converter.export.onnx_graph.layout import constant, initializer, is_op, opset
+from converter.export.onnx_graph.layout import (
+    constant,
+    initializer,
+    is_op,
+    opset,
+    required,
+    typed_like,
+)
 from converter.export.onnx_graph.rows_plan import (
     FLAT,
     PLANE,
@@ -56,7 +63,9 @@ def run(model: ir.Model) -> int:
         for position, (shape, dtype, found) in enumerate(outputs):
             if found is not None:
                 crop = slice_output(graph, position, length, found)
-                crop.shape, crop.dtype = shape, dtype
+                crop.shape = shape
+                if dtype is not None:
+                    crop.dtype = dtype
     return convs
 
 
@@ -107,7 +116,8 @@ class Rewriter:
             if layout < PLANE:
                 nodes.append(ir.node("Transpose", [current], {"perm": [0, 1, 3, 2]}))
             for node in nodes:
-                node.outputs[0].dtype = value.dtype
+                typed_like(node.outputs[0], value)
+                node.outputs[0].shape = None
             producer = value.producer()
             if producer is None:
                 self.graph.insert_before(self.graph[0], nodes)
@@ -122,13 +132,15 @@ class Rewriter:
         kernel = constant(node.inputs[1])
         assert kernel is not None
         reach = (kernel.shape[2] - 1) * node.attributes.get_ints("dilations", [1])[0]
-        rows = conv2d(self.graph, node, self.layout(node.inputs[0], layout), layout,
+        rows = conv2d(self.graph, node, self.layout(required(node), layout), layout,
                       conv_pads(node, reach))
         self.graph.insert_before(node, rows)
         output, name = node.outputs[0], node.outputs[0].name or "conv"
         output.name = f"{name}_flat"
         output.replace_all_uses_with(rows.outputs[0], replace_graph_outputs=True)
-        rows.outputs[0].name, rows.outputs[0].dtype = name, output.dtype
+        rows.outputs[0].name = name
+        typed_like(rows.outputs[0], output)
+        rows.outputs[0].shape = None
         self.plan.layouts[rows.outputs[0]] = layout
         self.graph.remove(node, safe=True)
 

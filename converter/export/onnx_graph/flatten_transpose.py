@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import constant, initializer, is_op
+from converter.export.onnx_graph.layout import (
+    constant,
+    initializer,
+    is_op,
+    required,
+    static_dims,
+)
 from converter.graph.flatten_order import reorder_rows
 
 
@@ -26,10 +32,10 @@ def run(model: ir.Model) -> int:
         reshape, matmul, weights = found
         source = transpose.inputs[0]
         assert source is not None and source.shape is not None
-        steps = int(source.shape[2])  # the transposed map's leading axis after the batch
+        steps = int(source.shape[2])  # type: ignore[arg-type]  # static: `flattened` checked
         reordered = reorder_rows(weights, steps)
         matmul.replace_input_with(1, initializer(
-            graph, f"{matmul.inputs[1].name}_channels_first", reordered.astype(weights.dtype)))
+            graph, f"{required(matmul, 1).name}_channels_first", reordered.astype(weights.dtype)))
         reshape.replace_input_with(0, source)
         graph.remove(transpose, safe=True)
         absorbed += 1
@@ -44,14 +50,15 @@ def flatten_of_transpose(transpose: ir.Node) -> tuple[ir.Node, ir.Node, np.ndarr
     source = transpose.inputs[0]
     if perm is None or list(perm) != [0, 2, 1] or source is None or source.shape is None:
         return None
-    if not all(isinstance(d, int) for d in list(source.shape)[1:]):
+    dims = static_dims(ir.Shape(list(source.shape)[1:]))
+    if dims is None:
         return None
     readers = transpose.outputs[0].consumers()
     if len(readers) != 1 or not is_op(readers[0], "Reshape"):
         return None
     reshape = readers[0]
     target = constant(reshape.inputs[1])
-    features = int(source.shape[1]) * int(source.shape[2])
+    features = dims[0] * dims[1]
     if target is None or target.reshape(-1)[-1:].tolist() not in ([features], [-1]) or (
             target.size != 2):
         return None

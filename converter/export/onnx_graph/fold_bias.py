@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import constant, initializer, is_op, per_channel, take_over
+from converter.export.onnx_graph.layout import (
+    constant,
+    initializer,
+    is_op,
+    per_channel,
+    required,
+    take_over,
+)
 
 
 def run(model: ir.Model) -> int:
@@ -31,7 +38,8 @@ def run(model: ir.Model) -> int:
         bias = per_channel(constant(other), kernel.shape[0])
         if bias is None:
             continue
-        bias_value = initializer(graph, f"{node.inputs[1].name}_bias", bias.astype(kernel.dtype))
+        bias_value = initializer(graph, f"{required(node, 1).name}_bias",
+                                 bias.astype(kernel.dtype))
         node.resize_inputs(3)
         node.replace_input_with(2, bias_value)
         take_over(add.outputs[0], result)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import constant, int_list, is_op
+from converter.export.onnx_graph.layout import constant, int_list, is_op, required
 
 
 def run(model: ir.Model) -> int:
@@ -33,7 +33,7 @@ def run(model: ir.Model) -> int:
         node.attributes["pads"] = ir.AttrInt64s("pads", begin + end)
         if auto_pad == "VALID":
             node.attributes["auto_pad"] = ir.AttrString("auto_pad", "NOTSET")
-        between = node.inputs[0].producer() if perm is not None else None
+        between = required(node).producer() if perm is not None else None
         unpadded = pad.inputs[0]
         if perm is not None:
             transpose = ir.node("Transpose", [unpadded], {"perm": list(perm)})
@@ -71,7 +71,7 @@ def zero_spatial_pads(pad: ir.Node, perm: tuple[int, ...] | None = None) -> list
         return None
     if len(pad.inputs) > 3 and pad.inputs[3] is not None:
         return None  # the axes input (opset 18) reorders amounts; rare, leave it
-    fill = pad.attributes.get_float("value", 0.0)
+    fill: float | None = pad.attributes.get_float("value", 0.0)
     if len(pad.inputs) > 2 and pad.inputs[2] is not None:
         array = constant(pad.inputs[2])
         fill = None if array is None else float(array.reshape(-1)[0]) if array.size else 0.0

@@ -21,6 +21,7 @@ from converter.export.onnx_graph.layout import (
     is_op,
     rank,
     take_over,
+    typed_like,
 )
 
 
@@ -54,7 +55,7 @@ def unshare(graph: ir.Graph) -> None:
         for reader in readers[1:]:
             copy = ir.node(node.op_type, list(node.inputs),
                            {k: a.value for k, a in node.attributes.items()})
-            copy.outputs[0].shape, copy.outputs[0].dtype = value.shape, value.dtype
+            typed_like(copy.outputs[0], value)
             graph.insert_before(reader, copy)
             for index, argument in enumerate(reader.inputs):
                 if argument is value:
@@ -111,6 +112,6 @@ def collapse(
     transpose = ir.node("Transpose", [source], {"perm": list(permutation)}, name=chain[-1].name)
     graph.insert_before(chain[0], transpose)
     take_over(last, transpose.outputs[0])
-    transpose.outputs[0].shape, transpose.outputs[0].dtype = last.shape, last.dtype
+    typed_like(transpose.outputs[0], last)
     graph.remove(list(reversed(chain)), safe=True)
     return len(chain) - 1

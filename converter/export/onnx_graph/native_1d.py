@@ -10,9 +10,19 @@ Result: Squeeze(axis 2) -> the same op with 1-D kernel_shape/strides/dilations/p
 
 from __future__ import annotations
 
+from typing import Any
+
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import axes_node, constant, initializer, is_op, opset
+from converter.export.onnx_graph.layout import (
+    axes_node,
+    constant,
+    initializer,
+    is_op,
+    opset,
+    required,
+    typed_like,
+)
 
 OPS = ("Conv", "ConvTranspose", "MaxPool", "AveragePool")
 WEIGHTED = ("Conv", "ConvTranspose")
@@ -29,8 +39,8 @@ def run(model: ir.Model) -> int:
         if node.op_type in WEIGHTED:
             kernel = constant(node.inputs[1])
             assert kernel is not None  # one_dimensional checked it
-            inputs[1] = initializer(graph, f"{node.inputs[1].name}_1d", kernel[:, :, 0, :])
-        squeeze = axes_node(graph, "Squeeze", node.inputs[0], [2], version)
+            inputs[1] = initializer(graph, f"{required(node, 1).name}_1d", kernel[:, :, 0, :])
+        squeeze = axes_node(graph, "Squeeze", required(node), [2], version)
         inputs[0] = squeeze.outputs[0]
         replacement = ir.node(node.op_type, inputs, attributes, name=node.name,
                               num_outputs=len(node.outputs))
@@ -40,8 +50,9 @@ def run(model: ir.Model) -> int:
         for before, after in ((node.inputs[0], squeeze.outputs[0]), (old, replacement.outputs[0])):
             if before is not None and before.shape is not None and len(before.shape) == 4:
                 after.shape = ir.Shape([d for axis, d in enumerate(before.shape) if axis != 2])
-            after.dtype = None if before is None else before.dtype
-        unsqueeze.outputs[0].shape, unsqueeze.outputs[0].dtype = old.shape, old.dtype
+            if before is not None and before.dtype is not None:
+                after.dtype = before.dtype
+        typed_like(unsqueeze.outputs[0], old)
         replacement.outputs[0].name, old.name = old.name, f"{old.name}_4d"
         old.replace_all_uses_with(unsqueeze.outputs[0], replace_graph_outputs=True)
         unsqueeze.outputs[0].name = old.name
@@ -50,7 +61,7 @@ def run(model: ir.Model) -> int:
     return count
 
 
-def one_dimensional(node: ir.Node) -> dict[str, object] | None:
+def one_dimensional(node: ir.Node) -> dict[str, Any] | None:
     """The 1-D attributes of a 4-D op that only works along its width; None otherwise."""
     if not is_op(node, *OPS) or len(node.outputs) != 1:
         return None

@@ -220,7 +220,7 @@ def layout_free(node: ir.Node, layout: int, tracking: Tracking) -> bool:
     """Whether a node computes the same in `layout` as on the flat sequence."""
     if not carries_sequence(node.outputs[0], tracking):
         return False
-    operands = [v for v in node.inputs[1:] if v is not None]
+    operands: list[ir.Value | None] = [v for v in node.inputs[1:] if v is not None]
     if is_op(node, "Conv"):
         kernel = constant(node.inputs[1]) if len(node.inputs) > 1 else None
         return kernel is not None and kernel.shape[2:] == (1,) and conv_pads(node, 0) == (0, 0) \

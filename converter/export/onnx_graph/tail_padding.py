@@ -20,7 +20,15 @@ from dataclasses import dataclass, replace
 
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import LAYOUT_OPS, axis_map, constant, int_list, is_op
+from converter.export.onnx_graph.layout import (
+    LAYOUT_OPS,
+    axis_map,
+    constant,
+    int_list,
+    is_op,
+    required,
+    static_dims,
+)
 
 UNARY = frozenset((
     "Relu", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu",
@@ -90,7 +98,7 @@ def step(node: ir.Node, tracks: dict[ir.Value, Track]) -> Track | None:
     if first is None:
         return None
     if is_op(node, *LAYOUT_OPS):  # Transpose, and Reshape/Squeeze/Unsqueeze of size-1 axes
-        shape = node.inputs[0].shape
+        shape = required(node).shape
         mapping = axis_map(node, len(shape)) if shape is not None else None
         if mapping is None or first.axis not in mapping:
             return None
@@ -104,7 +112,8 @@ def step(node: ir.Node, tracks: dict[ir.Value, Track]) -> Track | None:
         return first if all(v not in tracks and along_axis(v, first) == 1 for v in others) \
             else None
     if is_op(node, "Softmax", "LogSoftmax"):
-        rank = len(node.inputs[0].shape) if node.inputs[0].shape is not None else None
+        shape = required(node).shape
+        rank = len(shape) if shape is not None else None
         softmax_axis = node.attributes.get_int("axis", -1)
         return first if rank is not None and softmax_axis % rank != first.axis else None
     return None
@@ -136,7 +145,8 @@ def conv_pads(node: ir.Node, reach: int) -> tuple[int, int]:
 
 def slice_step(node: ir.Node, first: Track) -> Track | None:
     """A crop with constant bounds: from the start, and only relative to the end."""
-    rank = len(node.inputs[0].shape) if node.inputs[0].shape is not None else None
+    shape = required(node).shape
+    rank = len(shape) if shape is not None else None
     bounds = slice_bounds(node)
     if rank is None or bounds is None:
         return None
@@ -181,10 +191,10 @@ def along_axis(value: ir.Value, track_: Track, rank_out: int | None = None) -> i
 
     None when the operand is not a known constant of known shape.
     """
-    if value.shape is None or not all(isinstance(d, int) for d in value.shape):
+    dims = static_dims(value.shape)
+    if dims is None:
         return None
-    dims = list(value.shape)
     if rank_out is None:  # per-channel operands (BatchNormalization's, PRelu's slope)
         return 1 if len(dims) <= 1 or dims[-1] == 1 else None
     position = track_.axis - (rank_out - len(dims))
-    return 1 if position < 0 else int(dims[position])
+    return 1 if position < 0 else dims[position]

@@ -49,8 +49,10 @@ class Runtime(Protocol):
 
 
 class Defaults:
-    """What a runtime without those concerns answers: always available, nothing to
-    configure, no facts, not slow."""
+    """What a runtime without those concerns answers.
+
+    Always available, nothing to configure, no facts, not slow.
+    """
 
     slow = False
 

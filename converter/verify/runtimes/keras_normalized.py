@@ -31,8 +31,8 @@ class KerasNormalized(KerasSource):
     def load(self, path: str, loader: str) -> None:
         """Rebuild the graph with Keras 3 layer classes."""
         from converter.build import build
-        from converter.graph.serialize import load_graph
         from converter.graph.interface import input_specs
+        from converter.graph.serialize import load_graph
 
         graph = load_graph(Path(path))
         self.inputs = [s.name for s in input_specs(graph)]

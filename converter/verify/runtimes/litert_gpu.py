@@ -115,7 +115,7 @@ class LitertGpuFp16(Defaults):
                 "the GPU accelerator refused the graph (LiteRT: failed to modify graph with "
                 "delegate); it takes no run-time shape computations (see the artifact's "
                 "delegate checks: shape_ops, dynamic_inputs)"
-            ) from None
+            ) from exc
         accelerated = self.model.is_fully_accelerated()
         self.fully_accelerated = accelerated if self.fully_accelerated is None else (
             self.fully_accelerated and accelerated)
