@@ -83,6 +83,10 @@ class NotApplicable(Exception):
     """
 
 
+class UnsupportedByReference(NotApplicable):
+    """The graph uses something the NumPy reference does not implement."""
+
+
 class InternalError(Exception):
     """A bug in converter itself: never caused by user input, never swallowed.
 

@@ -34,22 +34,10 @@ VARIANTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("wavenet_block.keras", "native", {"onnx_lowering": "native", "to": ("onnx",),
                                        "runtimes": ("ort-cpu",)}),
 )
-# Fields that measure time, not what was computed.
-TIMING_KEYS = ("timings", "seconds")
-
-
-def without_timings(value: Any) -> Any:
-    """The report with every timing field removed, recursively."""
-    if isinstance(value, dict):
-        return {k: without_timings(v) for k, v in value.items() if k not in TIMING_KEYS}
-    if isinstance(value, list):
-        return [without_timings(v) for v in value]
-    return value
-
-
 def snapshot_one(path: Path, options: dict[str, Any]) -> dict[str, Any]:
     """The report (timings aside) of one conversion, or the error it raised."""
     import converter
+    from converter.report.documents import without_timings
 
     with tempfile.TemporaryDirectory(prefix="snapshot-") as tmp:
         out = Path(tmp) / "out"

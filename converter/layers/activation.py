@@ -13,19 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from converter.layers.spec import (
-    Array,
-    Config,
-    Inputs,
-    Keras1Rule,
-    LayerSpec,
-    UnsupportedByReference,
-    Weights,
-    always,
-    axis_of,
-    over_channels,
-    same_length,
-)
+from converter.errors import UnsupportedByReference
+from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Weights
+from converter.layers.traits import always, axis_of, over_channels, same_length
 
 LEGACY_HARD_SIGMOID = "keras2_hard_sigmoid"
 

@@ -18,22 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from converter.errors import LoadError
+from converter.errors import LoadError, UnsupportedByReference
 from converter.layers.activation import activation
 from converter.layers.convolution_export import export_conv1d, export_conv1d_transpose
-from converter.layers.spec import (
-    Array,
-    Config,
-    Inputs,
-    Keras1Rule,
-    LayerSpec,
-    UnsupportedByReference,
-    Weights,
-    as_list,
-    border_mode,
-    known,
-    size_of,
-)
+from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Weights
+from converter.layers.traits import as_list, border_mode, known, size_of
 from converter.layers.windows import (
     channels_last,
     pad_amounts,

@@ -5,16 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from converter.layers.activation import activation
-from converter.layers.spec import (
-    Array,
-    Config,
-    Inputs,
-    Keras1Rule,
-    LayerSpec,
-    Weights,
-    always,
-    same_length,
-)
+from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Weights
+from converter.layers.traits import always, same_length
 
 
 def dense(config: Config, weights: Weights, inputs: Inputs) -> Array:

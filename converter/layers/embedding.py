@@ -6,17 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from converter.layers.spec import (
-    Array,
-    Config,
-    Inputs,
-    Keras1Rule,
-    LayerSpec,
-    UnsupportedByReference,
-    Weights,
-    always,
-    same_length,
-)
+from converter.errors import UnsupportedByReference
+from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Weights
+from converter.layers.traits import always, same_length
 
 
 def embedding(config: Config, weights: Weights, inputs: Inputs) -> Array:

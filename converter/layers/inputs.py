@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from converter.layers.spec import Keras1Rule, LayerSpec, refuse_true
+from converter.layers.spec import Keras1Rule, LayerSpec
+from converter.layers.traits import refuse_true
 
 SPECS = (
     LayerSpec("InputLayer", keras1={"InputLayer": Keras1Rule(

@@ -17,17 +17,8 @@ import numpy as np
 
 from converter.artifacts import Layer
 from converter.errors import UnsupportedLayersError
-from converter.layers.spec import (
-    Array,
-    Config,
-    Inputs,
-    LayerSpec,
-    Weights,
-    always,
-    axis_of,
-    over_channels,
-    same_length,
-)
+from converter.layers.spec import Array, Config, Inputs, LayerSpec, Weights
+from converter.layers.traits import always, axis_of, over_channels, same_length
 
 LEGACY = "Merge"
 MODES = {"sum": "Add", "mul": "Multiply", "ave": "Average", "max": "Maximum"}

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from converter.layers.spec import (
-    Array,
-    Config,
-    Inputs,
-    Keras1Rule,
-    LayerSpec,
-    UnsupportedByReference,
-    Weights,
-    axis_of,
-    over_channels,
-    refuse_true,
-    same_length,
-)
+from converter.errors import UnsupportedByReference
+from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Weights
+from converter.layers.traits import axis_of, over_channels, refuse_true, same_length
 
 
 def normalised(

@@ -6,17 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from converter.layers.spec import (
-    Array,
-    Config,
-    Inputs,
-    Keras1Rule,
-    LayerSpec,
-    Weights,
-    as_list,
-    border_mode,
-    size_of,
-)
+from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Weights
+from converter.layers.traits import as_list, border_mode, size_of
 from converter.layers.windows import (
     channels_last,
     pad_amounts,

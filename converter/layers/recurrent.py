@@ -15,20 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from converter.errors import LoadError
+from converter.errors import LoadError, UnsupportedByReference
 from converter.layers.activation import activation
 from converter.layers.recurrent_export import export_bidirectional, export_recurrent
-from converter.layers.spec import (
-    Array,
-    Config,
-    Inputs,
-    Keras1Rule,
-    LayerSpec,
-    UnsupportedByReference,
-    Weights,
-    always,
-    refuse_true,
-)
+from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Weights
+from converter.layers.traits import always, refuse_true
 
 KERAS1_RENAMES = {"output_dim": "units", "inner_activation": "recurrent_activation",
                   "dropout_W": "dropout", "dropout_U": "recurrent_dropout", "consume_less": ""}

@@ -6,16 +6,8 @@ no-op; their reference is the identity.
 
 from __future__ import annotations
 
-from converter.layers.spec import (
-    Array,
-    Config,
-    Inputs,
-    Keras1Rule,
-    LayerSpec,
-    Weights,
-    always,
-    same_length,
-)
+from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Weights
+from converter.layers.traits import always, same_length
 
 
 def identity(config: Config, weights: Weights, inputs: Inputs) -> Array:

@@ -10,16 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from converter.layers.spec import (
-    Array,
-    Config,
-    Inputs,
-    Keras1Rule,
-    LayerSpec,
-    Weights,
-    known,
-    pair,
-)
+from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Weights
+from converter.layers.traits import known, pair
 from converter.layers.windows import channels_last
 
 

@@ -11,16 +11,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from converter.layers.spec import (
-    Array,
-    Config,
-    Inputs,
-    LengthMap,
-    UnsupportedByReference,
-    Weights,
-    known,
-    size_of,
-)
+from converter.errors import UnsupportedByReference
+from converter.layers.spec import Array, Config, Inputs, LengthMap, Weights
+from converter.layers.traits import known, size_of
 
 
 def channels_last(impl: Callable[[Config, Weights, Inputs], Array]) -> Callable[

@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from converter.layers.spec import (
-    Array,
-    Config,
-    Impl,
-    Inputs,
-    Keras1Rule,
-    LayerSpec,
-    Weights,
-    always,
-    same_length,
-)
+from converter.layers.spec import Array, Config, Impl, Inputs, Keras1Rule, LayerSpec, Weights
+from converter.layers.traits import always, same_length
 
 
 def time_distributed(config: Config, weights: Weights, inputs: Inputs,

@@ -6,7 +6,7 @@ normalisation pass or an exporter that is wrong in the same way Keras would be. 
 files, which no Keras loads, are checked against it.
 """
 
-from converter.layers.spec import UnsupportedByReference
+from converter.errors import UnsupportedByReference
 from converter.reference.interpreter import implementation, layer_outputs, run_graph
 
 __all__ = ["UnsupportedByReference", "implementation", "layer_outputs", "run_graph"]

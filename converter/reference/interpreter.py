@@ -10,8 +10,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from converter.artifacts import Layer, ModelGraph, TensorRef
+from converter.errors import UnsupportedByReference
 from converter.layers import spec_of
-from converter.layers.spec import Config, Impl, Inputs, UnsupportedByReference, Weights
+from converter.layers.spec import Config, Impl, Inputs, Weights
 
 Array = np.ndarray
 

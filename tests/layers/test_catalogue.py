@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from converter.layers import CATALOGUE, UNKNOWN, export_classes, keras1_rules, spec_of, specs
-from converter.layers.spec import LayerSpec, size_of
+from converter.layers.spec import LayerSpec
+from converter.layers.traits import size_of
 from converter.normalize.keras1_layers import KNOWN_CLASSES
 from converter.normalize.unwrap_time_distributed import per_step
 

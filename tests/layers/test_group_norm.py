@@ -1,5 +1,6 @@
 """GroupNormalization, added as one catalogue entry: its reference against Keras, then a model
-with it converted with parity on every CPU runtime."""
+with it converted with parity on every CPU runtime.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from converter.layers import spec_of
 from converter.normalize.channels_last import PASS as CHANNELS_LAST
+
 
 @pytest.mark.tf
 @pytest.mark.parametrize(("groups", "channels", "center", "scale"), [

@@ -52,14 +52,14 @@ def test_every_ending_of_a_forked_task_is_classified(behaviour, status: str, rea
 
 def test_an_exception_names_its_file_and_line_and_whether_it_is_converters() -> None:
     def ours() -> dict[str, object]:
-        from converter.layers.spec import size_of
+        from converter.layers.traits import size_of
 
         size_of("not a size")  # int("not a size") inside converter: ValueError there
         return {}
 
     outcome = run_forked(ours, 30)
     assert outcome.status == "raised" and outcome.bug is True
-    assert outcome.where.startswith("spec.py:")
+    assert outcome.where.startswith("traits.py:")
     library = run_forked(lambda: {"x": int("nope")}, 30)
     assert library.status == "raised" and library.bug is False
 

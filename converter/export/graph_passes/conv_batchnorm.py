@@ -22,7 +22,7 @@ import numpy as np
 
 from converter.artifacts import Layer, ModelGraph, TensorRef
 from converter.graph.passes import PassResult
-from converter.layers.spec import over_channels
+from converter.layers.traits import over_channels
 
 
 def folded_pairs(graph: ModelGraph) -> dict[str, str]:

@@ -23,7 +23,7 @@ from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
 from converter.graph.passes import PassResult
 from converter.layers import spec_of
 from converter.layers.shape import crop_sides
-from converter.layers.spec import size_of
+from converter.layers.traits import size_of
 from converter.layers.windows import pad_amounts
 
 Sides = tuple[int, int]

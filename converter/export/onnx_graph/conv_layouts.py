@@ -20,14 +20,7 @@ import numpy as np
 import onnx_ir as ir
 
 from converter.export.onnx_graph import tail_padding
-from converter.export.onnx_graph.layout import (
-    constant,
-    initializer,
-    is_op,
-    opset,
-    required,
-    typed_like,
-)
+from converter.export.onnx_graph.layout import constant, initializer, is_op, opset
 from converter.export.onnx_graph.rows_plan import (
     FLAT,
     PLANE,
@@ -39,6 +32,7 @@ from converter.export.onnx_graph.rows_plan import (
     whole_rows,
 )
 from converter.export.onnx_graph.tail_padding import BINARY, Track, Tracking, conv_pads
+from converter.export.onnx_graph.values import required, typed_like
 
 
 def run(model: ir.Model) -> int:

@@ -12,13 +12,8 @@ from __future__ import annotations
 import numpy as np
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import (
-    constant,
-    initializer,
-    is_op,
-    required,
-    static_dims,
-)
+from converter.export.onnx_graph.layout import constant, initializer, is_op
+from converter.export.onnx_graph.values import required, static_dims
 from converter.graph.flatten_order import reorder_rows
 
 

@@ -10,14 +10,8 @@ from __future__ import annotations
 
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import (
-    constant,
-    initializer,
-    is_op,
-    per_channel,
-    required,
-    take_over,
-)
+from converter.export.onnx_graph.layout import constant, initializer, is_op, per_channel, take_over
+from converter.export.onnx_graph.values import required
 
 
 def run(model: ir.Model) -> int:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import constant, int_list, is_op, required
+from converter.export.onnx_graph.layout import constant, int_list, is_op
+from converter.export.onnx_graph.values import required
 
 
 def run(model: ir.Model) -> int:

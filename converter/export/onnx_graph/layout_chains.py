@@ -21,8 +21,8 @@ from converter.export.onnx_graph.layout import (
     is_op,
     rank,
     take_over,
-    typed_like,
 )
+from converter.export.onnx_graph.values import typed_like
 
 
 def run(model: ir.Model) -> int:

@@ -14,15 +14,8 @@ from typing import Any
 
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import (
-    axes_node,
-    constant,
-    initializer,
-    is_op,
-    opset,
-    required,
-    typed_like,
-)
+from converter.export.onnx_graph.layout import axes_node, constant, initializer, is_op, opset
+from converter.export.onnx_graph.values import required, typed_like
 
 OPS = ("Conv", "ConvTranspose", "MaxPool", "AveragePool")
 WEIGHTED = ("Conv", "ConvTranspose")

@@ -20,15 +20,8 @@ from dataclasses import dataclass, replace
 
 import onnx_ir as ir
 
-from converter.export.onnx_graph.layout import (
-    LAYOUT_OPS,
-    axis_map,
-    constant,
-    int_list,
-    is_op,
-    required,
-    static_dims,
-)
+from converter.export.onnx_graph.layout import LAYOUT_OPS, axis_map, constant, int_list, is_op
+from converter.export.onnx_graph.values import required, static_dims
 
 UNARY = frozenset((
     "Relu", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu",
