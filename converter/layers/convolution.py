@@ -28,6 +28,7 @@ from converter.layers.windows import (
     pad_amounts,
     window_length,
     window_reach,
+    windowed_shape,
     windows,
 )
 
@@ -179,11 +180,23 @@ def differs_by_target(config: Config) -> bool:
         config.get("padding") == "same" and max(config.get("dilation_rate") or (1,)) > 1)
 
 
+def filters(config: Config, channels: int | None) -> int | None:
+    """A conv's output channels: its filters."""
+    return int(config["filters"]) if "filters" in config else None
+
+
+def multiplied(config: Config, channels: int | None) -> int | None:
+    """A depthwise conv's output channels: its input's times the depth multiplier."""
+    return None if channels is None else channels * int(config.get("depth_multiplier", 1))
+
+
 def convolution(name: str, reference: Any, **more: Any) -> LayerSpec:
     """A 1-D convolution's entry: a window over the length, a kernel along it."""
+    length = more.pop("length", window_length(False))
+    channels = more.pop("channels", filters)
     return LayerSpec(name, data_format="window", length_kernel=True, sizes=SIZES,
-                     reach=window_reach(False), reference=reference,
-                     **{"length": window_length(False), **more})
+                     reach=window_reach(False), reference=reference, length=length,
+                     shape=windowed_shape(length, channels), **more)
 
 
 SPECS = (
@@ -192,7 +205,7 @@ SPECS = (
                 keras1_weights=keras1_kernel, export=export_conv1d,
                 export_differs=differs_by_target),
     convolution("SeparableConv1D", separable1d, keras2_drift=separable_drift),
-    convolution("DepthwiseConv1D", depthwise1d),
+    convolution("DepthwiseConv1D", depthwise1d, channels=multiplied),
     convolution("Conv1DTranspose", conv1d_transpose, length=known(transpose_length),
                 keras2_drift=transpose_drift, export=export_conv1d_transpose),
 )

@@ -6,7 +6,7 @@ import numpy as np
 
 from converter.layers.activation import activation
 from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Weights
-from converter.layers.traits import always, same_length
+from converter.layers.traits import always, same_length, with_last
 
 
 def dense(config: Config, weights: Weights, inputs: Inputs) -> Array:
@@ -19,6 +19,7 @@ def dense(config: Config, weights: Weights, inputs: Inputs) -> Array:
 
 SPECS = (
     LayerSpec("Dense", positionwise=always, length=same_length, reference=dense,
+              shape=with_last(lambda config, _: int(config["units"])),
               keras1={"Dense": Keras1Rule("Dense", {"output_dim": "units", "bias": "use_bias"},
                                           frozenset({"activation"}))}),
 )

@@ -41,6 +41,8 @@ def export_embedding(target: str) -> Any:
 
 SPECS = (
     LayerSpec("Embedding", positionwise=always, length=same_length, reference=embedding,
+              shape=lambda config, inputs: None if inputs[0] is None else (
+                  *inputs[0], int(config["output_dim"])),
               export=export_embedding,
               keras1={"Embedding": Keras1Rule(
                   "Embedding", {"dropout": ""}, frozenset({"input_dim", "output_dim", "mask_zero"}),

@@ -9,7 +9,7 @@ model file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import reduce
 from typing import Any
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from converter.artifacts import Layer
 from converter.errors import UnsupportedLayersError
-from converter.layers.spec import Array, Config, Inputs, LayerSpec, Weights
+from converter.layers.spec import Array, Config, Inputs, LayerSpec, Shape, Weights
 from converter.layers.traits import always, axis_of, over_channels, same_length
 
 LEGACY = "Merge"
@@ -103,6 +103,20 @@ def dot(config: Config, weights: Weights, inputs: Inputs) -> Array:
     return np.asarray(out.reshape(x.shape[0], 1) if out.ndim == 1 else out)
 
 
+def concatenated(config: Config, inputs: Sequence[Shape | None]) -> Shape | None:
+    """The inputs joined along `axis` (counted with the batch axis, as Keras counts it)."""
+    if not inputs or any(s is None for s in inputs) or len({len(s or ()) for s in inputs}) != 1:
+        return None
+    shapes = [s for s in inputs if s is not None]
+    axis = int(config.get("axis", -1))
+    position = axis % (len(shapes[0]) + 1) - 1
+    if position < 0:
+        return None
+    sizes = [s[position] for s in shapes]
+    joined = None if any(d is None for d in sizes) else sum(d for d in sizes if d is not None)
+    return (*shapes[0][:position], joined, *shapes[0][position + 1:])
+
+
 def from_merge(name: str) -> tuple[str, ...]:
     """("Merge",) when some Merge mode becomes class `name`."""
     return (LEGACY,) if name in (*MODES.values(), "Concatenate", "Dot") else ()
@@ -113,6 +127,7 @@ SPECS = (
                 reference=elementwise_reference(name), from_legacy=from_merge(name))
       for name in ELEMENTWISE),
     LayerSpec("Concatenate", axis_key="axis", positionwise=over_channels, length=same_length,
+              shape=concatenated,
               reference=concatenate, from_legacy=from_merge("Concatenate")),
     LayerSpec("Dot", reference=dot, from_legacy=from_merge("Dot")),
 )

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Weights
+from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Shape, Weights
 from converter.layers.traits import as_list, border_mode, size_of
 from converter.layers.windows import (
     channels_last,
     pad_amounts,
     window_length,
     window_reach,
+    windowed_shape,
     windows,
 )
 
@@ -64,16 +66,27 @@ def global_mean(config: Config, weights: Weights, inputs: Inputs) -> Array:
                                       keepdims=bool(config.get("keepdims", False))))
 
 
+def global_shape(config: Config, inputs: Sequence[Shape | None]) -> Shape | None:
+    """A global pooling's channels, with a length of 1 when it keeps the axis."""
+    source = inputs[0] if inputs else None
+    if source is None or len(source) != 2 or config.get("data_format") == "channels_first":
+        return None
+    return (1, source[1]) if config.get("keepdims") else (source[1],)
+
+
 def windowed(name: str, alias: str, reference: Any) -> LayerSpec:
     """A pooling window over the length; strides default to the pool size."""
+    length = window_length(True)
     return LayerSpec(name, (alias,), data_format="window", sizes=("strides", "pool_size"),
-                     length=window_length(True), reach=window_reach(True), reference=reference,
+                     length=length, reach=window_reach(True), reference=reference,
+                     shape=windowed_shape(length, lambda config, channels: channels),
                      keras1={name: Keras1Rule(name, KERAS1_POOL, transforms=KERAS1_TRANSFORMS)})
 
 
 def global_pool(name: str, alias: str, reference: Any) -> LayerSpec:
     """A reduction over the whole length."""
     return LayerSpec(name, (alias,), data_format="global", reference=reference,
+                     shape=global_shape,
                      keras1={name: Keras1Rule(name)})
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from converter.errors import LoadError, UnsupportedByReference
 from converter.layers.activation import activation
 from converter.layers.recurrent_export import export_bidirectional, export_recurrent
-from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Weights
+from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Shape, Weights
 from converter.layers.traits import always, refuse_true
 
 KERAS1_RENAMES = {"output_dim": "units", "inner_activation": "recurrent_activation",
@@ -212,12 +212,33 @@ def bidirectional_length(config: Config, steps: int | None) -> int | None:
     return sequence_length(layer.get("config", {}), steps) if isinstance(layer, Mapping) else None
 
 
+def recurrent_shape(config: Config, inputs: Sequence[Shape | None]) -> Shape | None:
+    """(length, units) for the whole sequence, else (units,)."""
+    source = inputs[0] if inputs else None
+    units = int(config["units"]) if "units" in config else None
+    if not config.get("return_sequences", False):
+        return (units,)
+    return None if source is None else (source[0], units)
+
+
+def bidirectional_shape(config: Config, inputs: Sequence[Shape | None]) -> Shape | None:
+    """Its layer's shape, the units doubled when the directions are concatenated."""
+    layer = config.get("layer")
+    mode = config.get("merge_mode", "concat")
+    if not isinstance(layer, Mapping) or mode is None:
+        return None
+    one = recurrent_shape(layer.get("config", {}), inputs)
+    if one is None or one[-1] is None or mode != "concat":
+        return one
+    return (*one[:-1], 2 * one[-1])
+
+
 def recurrent(name: str, **added: Any) -> LayerSpec:
     """An RNN layer's entry."""
     rule = Keras1Rule(name, KERAS1_RENAMES, KERAS1_KEEP, {"stateful": refuse_true("stateful")},
                       added)
     return LayerSpec(name, recurrent=True, keras1={name: rule}, reference=REFERENCES[name],
-                     length=sequence_length,
+                     length=sequence_length, shape=recurrent_shape,
                      keras1_weights=fused_gates(name) if name in GATES else None,
                      keras2_drift=time_major_drift, export=export_recurrent(name),
                      export_differs=always)
@@ -228,6 +249,7 @@ SPECS = (
     recurrent("GRU", reset_after=False),
     recurrent("SimpleRNN"),
     LayerSpec("Bidirectional", wraps=True, reference=bidirectional, length=bidirectional_length,
+              shape=bidirectional_shape,
               keras1={"Bidirectional": Keras1Rule("Bidirectional",
                                                   keep=frozenset({"merge_mode", "layer"}))},
               keras1_weights=bidirectional_keras1_weights,

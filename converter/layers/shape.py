@@ -6,11 +6,12 @@ Flatten, reshape, permute, repeat, and padding, cropping and upsampling of the l
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Weights
+from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Shape, Weights
 from converter.layers.traits import known, pair
 from converter.layers.windows import channels_last
 
@@ -96,18 +97,54 @@ def reshaped_length(config: Config, steps: int | None) -> int | None:
     return int(first) if isinstance(first, int) and first > 0 else None
 
 
+def flattened(config: Config, inputs: Sequence[Shape | None]) -> Shape | None:
+    """Every non-batch axis as one, when all are known."""
+    source = inputs[0] if inputs else None
+    if source is None or any(d is None for d in source):
+        return None
+    return (math.prod(d for d in source if d is not None),)
+
+
+def reshaped(config: Config, inputs: Sequence[Shape | None]) -> Shape | None:
+    """The target shape, its -1 resolved from the input's size."""
+    target = [int(d) for d in config.get("target_shape") or ()]
+    size = flattened(config, inputs)
+    if -1 not in target:
+        return tuple(target)
+    known_part = math.prod(d for d in target if d != -1)
+    if size is None or size[0] is None or known_part == 0:
+        return None
+    return tuple(size[0] // known_part if d == -1 else d for d in target)
+
+
+def permuted(config: Config, inputs: Sequence[Shape | None]) -> Shape | None:
+    """The input's axes in `dims` order (1-based, batch excluded)."""
+    source = inputs[0] if inputs else None
+    dims = [int(d) for d in config.get("dims") or ()]
+    if source is None or sorted(dims) != list(range(1, len(source) + 1)):
+        return None
+    return tuple(source[d - 1] for d in dims)
+
+
+def repeated(config: Config, inputs: Sequence[Shape | None]) -> Shape | None:
+    """n copies of the input vector."""
+    source = inputs[0] if inputs else None
+    return None if source is None else (int(config["n"]), *source)
+
+
 def kept(name: str, *keys: str, **renames: str) -> dict[str, Keras1Rule]:
     """A Keras 1 rule for a class of the same name that keeps `keys`."""
     return {name: Keras1Rule(name, renames, frozenset(keys))}
 
 
 SPECS = (
-    LayerSpec("Flatten", reference=flatten, export=export_flatten, keras1=kept("Flatten")),
+    LayerSpec("Flatten", reference=flatten, export=export_flatten, keras1=kept("Flatten"),
+              shape=flattened),
     LayerSpec("Reshape", reference=reshape, export=export_reshape,
-              keras1=kept("Reshape", "target_shape"), length=reshaped_length),
-    LayerSpec("Permute", reference=permute, keras1=kept("Permute", "dims")),
+              keras1=kept("Reshape", "target_shape"), length=reshaped_length, shape=reshaped),
+    LayerSpec("Permute", reference=permute, keras1=kept("Permute", "dims"), shape=permuted),
     LayerSpec("RepeatVector", reference=repeat_vector, keras1=kept("RepeatVector", "n"),
-              length=lambda config, n: int(config["n"])),
+              length=lambda config, n: int(config["n"]), shape=repeated),
     LayerSpec("ZeroPadding1D", reference=zero_padding, keras1=kept("ZeroPadding1D", "padding"),
               length=known(lambda config, n: n + sum(pair(config.get("padding", 1))))),
     LayerSpec("Cropping1D", reference=cropping, keras1=kept("Cropping1D", "cropping"),

@@ -31,6 +31,10 @@ ExportClass = Callable[[str], Any]
 Keras2Drift = Callable[[dict[str, Any], str], list[str]]
 # (config, the input's length or None when unknown) -> the output's length, or None.
 LengthMap = Callable[[Config, "int | None"], "int | None"]
+# A tensor's static shape without the batch axis (None: a dimension not known statically).
+Shape = tuple["int | None", ...]
+# (config, the inputs' static shapes or None) -> the output's static shape, or None.
+ShapeMap = Callable[[Config, Sequence["Shape | None"]], "Shape | None"]
 
 
 def never(config: Config) -> bool:
@@ -84,6 +88,8 @@ class LayerSpec:
         length: its output's length (axis 1) for its input's (None when unknown); None for
             a layer whose output length nothing says (Flatten, global pooling).
         reach: (positions it can remove at most, its stride) for a config.
+        shape: its output's static shape from its inputs'; None to derive it from `length`
+            (the length axis mapped, the other axes kept).
         keras1: Keras 1 class name -> how that class translates to this one.
         keras1_weights: Keras 1 weight layouts of this class -> Keras 3 layouts.
         keras2_drift: rewrites, in place, the keys of its Keras 2 config that Keras 3 no
@@ -108,6 +114,7 @@ class LayerSpec:
     wraps: bool = False
     length: LengthMap | None = None
     reach: Callable[[Config], tuple[int, int]] = no_reach
+    shape: ShapeMap | None = None
     keras1: Mapping[str, Keras1Rule] = field(default_factory=dict)
     keras1_weights: Keras1Weights | None = None
     keras2_drift: Keras2Drift | None = None

@@ -5,11 +5,11 @@ Trait predicates, length maps, readers of size arguments and Keras 1 value trans
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from converter.errors import LoadError, UnsupportedByReference
-from converter.layers.spec import Config, LengthMap
+from converter.layers.spec import Config, LengthMap, Shape, ShapeMap
 
 
 def always(config: Config) -> bool:
@@ -87,3 +87,14 @@ def refuse_true(key: str) -> Callable[[Any], Any]:
         return value
 
     return check
+
+
+def with_last(size: Callable[[Config, Shape], int | None]) -> ShapeMap:
+    """A shape map that keeps every axis but the last, which `size` gives (Dense, Embedding's
+    vectors, a conv's filters after its own length map)."""
+
+    def shape(config: Config, inputs: Sequence[Shape | None]) -> Shape | None:
+        source = inputs[0] if inputs else None
+        return None if source is None else (*source[:-1], size(config, source))
+
+    return shape

@@ -7,12 +7,12 @@ TensorFlow's padding rules: "same" puts the extra element on the right; "causal"
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from converter.errors import UnsupportedByReference
-from converter.layers.spec import Array, Config, Inputs, LengthMap, Weights
+from converter.layers.spec import Array, Config, Inputs, LengthMap, Shape, ShapeMap, Weights
 from converter.layers.traits import known, size_of
 
 
@@ -97,3 +97,16 @@ def window_reach(pooling: bool) -> Callable[[Config], tuple[int, int]]:
         return removed, size_of(strides)
 
     return reach
+
+
+def windowed_shape(length: LengthMap, channels: Callable[[Config, int | None], int | None]
+                   ) -> ShapeMap:
+    """The shape map of a channels_last conv or pooling: its length map, and its channels."""
+
+    def shape(config: Config, inputs: Sequence[Shape | None]) -> Shape | None:
+        source = inputs[0] if inputs else None
+        if source is None or len(source) != 2 or config.get("data_format") == "channels_first":
+            return None
+        return (length(config, source[0]), channels(config, source[1]))
+
+    return shape

@@ -7,7 +7,7 @@ import pytest
 
 from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
 from converter.export.graph_passes import EXPORT_PASSES, unroll_recurrent
-from converter.graph.lengths import sequence_lengths
+from converter.graph.shapes import static_shapes
 from converter.graph.passes import Pass
 from converter.graph.pipeline import option_passes, prepare
 from converter.inspection import inspect
@@ -62,11 +62,11 @@ def recurrent_graph(length: int | None, crop: int) -> ModelGraph:
     return ModelGraph(layers, (TensorRef("x"),), (TensorRef("rnn"),))
 
 
-def test_static_lengths_follow_each_layers_arithmetic() -> None:
-    lengths = sequence_lengths(recurrent_graph(1030, 4))
-    assert [lengths[TensorRef(n)] for n in ("x", "conv", "crop", "rnn")] == [1030, 1028, 1024,
-                                                                            None]
-    assert sequence_lengths(recurrent_graph(None, 4))[TensorRef("crop")] is None
+def test_static_shapes_follow_each_layers_arithmetic() -> None:
+    shapes = static_shapes(recurrent_graph(1030, 4))
+    assert [shapes[TensorRef(n)] for n in ("x", "conv", "crop", "rnn")] == [
+        (1030, 4), (1028, 4), (1024, 4), (2,)]
+    assert static_shapes(recurrent_graph(None, 4))[TensorRef("crop")] == (None, 4)
 
 
 @pytest.mark.parametrize(("length", "unrolled"), [(1030, True), (1031, False), (None, False)])

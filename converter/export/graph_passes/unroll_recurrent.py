@@ -2,7 +2,7 @@
 
 Given: the graph a .tflite file is built from, with LSTM / GRU / SimpleRNN layers (in a
 Bidirectional too) whose input has a static length of at most MAX_UNROLL steps
-(`graph.lengths`).
+(`graph.shapes`).
 Result: those layers' configs (and a Bidirectional's inner ones) with `unroll=True`: the
 same numbers, but Keras 3's loop form becomes TensorList ops that TFLite builtins cannot
 express. Beyond MAX_UNROLL steps the graph grows too large, and a dynamic length runs the
@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from converter.artifacts import Layer, ModelGraph
-from converter.graph.lengths import sequence_lengths
+from converter.graph.shapes import sequence_length, static_shapes
 from converter.graph.passes import PassResult
 from converter.layers import inner_layers, spec_of
 
@@ -42,11 +42,11 @@ class UnrollStaticRecurrent:
 
     def __call__(self, graph: ModelGraph) -> PassResult:
         """Unroll every recurrent layer whose input length is static and short enough."""
-        lengths = sequence_lengths(graph)
+        shapes = static_shapes(graph)
         layers: list[Layer] = []
         changes: list[str] = []
         for layer in graph.layers:
-            steps = lengths.get(layer.calls[0].inputs[0]) if layer.calls and (
+            steps = sequence_length(shapes, layer.calls[0].inputs[0]) if layer.calls and (
                 layer.calls[0].inputs) else None
             config = unrolled(layer.config, layer.class_name) if (
                 steps is not None and 0 < steps <= MAX_UNROLL) else None
