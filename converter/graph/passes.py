@@ -1,32 +1,46 @@
-"""The one pass contract: a pass maps a ModelGraph to a PassResult; `run_passes` runs them.
+"""The one pass contract: a pass maps a graph to a PassResult; `run_passes` runs them.
 
-Normalisation, option and export-time passes all follow it: a `name`, a `__call__(graph)`
-returning the new graph, whether it changed anything and what (one line per change), and a
-docstring that says "Given ... Result ...". Running a pass on its own output reports
-modified=False. `graph.pipeline` decides which passes a conversion runs.
+Normalisation, option and export-time passes all follow it, over the ModelGraph or, for the
+ONNX passes (`export.onnx_graph`), over an onnx-ir Model: a `name`, a `__call__(graph)`
+returning the new graph, whether it changed anything and what (one line per change, or a
+summary with a `count`), and a docstring that says "Given ... Result ...". Running a pass on
+its own output reports modified=False. `graph.pipeline` decides which graph passes a
+conversion runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 from converter.artifacts import Layer, ModelGraph, PassRecord
 from converter.errors import ConverterError, InternalError, NormalizeError, UsageError
 from converter.layers import inner_layers
 
+G = TypeVar("G")
+
 
 @dataclass(frozen=True)
-class PassResult:
-    """A pass's output graph, whether it changed anything, and what (one line per change)."""
+class PassResult(Generic[G]):
+    """A pass's output graph, whether it changed anything, and what.
 
-    graph: ModelGraph
+    `changes` has one line per change, or one summary line where the pass counts its changes
+    (`count`: how many, e.g. ONNX nodes rewritten).
+    """
+
+    graph: G
     modified: bool
     changes: tuple[str, ...] = ()
+    count: int | None = None
+
+    @property
+    def size(self) -> int:
+        """How many changes the pass made."""
+        return len(self.changes) if self.count is None else self.count
 
 
-class Pass(Protocol):
+class Pass(Protocol[G]):
     """A graph-to-graph rewrite whose docstring says "Given ... Result ..."."""
 
     @property
@@ -34,9 +48,14 @@ class Pass(Protocol):
         """The pass's name in records and errors (unique in a plan)."""
         ...
 
-    def __call__(self, graph: ModelGraph) -> PassResult:
+    def __call__(self, graph: G) -> PassResult[G]:
         """Rewrite the graph; must report modified=False when run on its own output."""
         ...
+
+
+# The passes over the framework-free graph (normalisation, options, export shaping).
+GraphPass: TypeAlias = Pass[ModelGraph]
+GraphResult: TypeAlias = PassResult[ModelGraph]
 
 
 ConfigRewrite = Callable[[str, Mapping[str, Any]], tuple[dict[str, Any], list[str]]]
@@ -73,7 +92,7 @@ class ConfigPass:
     rewrite: Callable[[Layer], tuple[Mapping[str, Any], list[str]] | None]
     applies: Callable[[ModelGraph], bool] = always
 
-    def __call__(self, graph: ModelGraph) -> PassResult:
+    def __call__(self, graph: ModelGraph) -> GraphResult:
         """Apply `rewrite` to every layer, as a LayerPass that changes only configs."""
 
         def whole_layer(layer: Layer) -> tuple[Layer, list[str]] | None:
@@ -97,7 +116,7 @@ class LayerPass:
     rewrite: Callable[[Layer], tuple[Layer, list[str]] | None]
     applies: Callable[[ModelGraph], bool] = always
 
-    def __call__(self, graph: ModelGraph) -> PassResult:
+    def __call__(self, graph: ModelGraph) -> GraphResult:
         """Apply `rewrite` to every layer."""
         if not self.applies(graph):
             return PassResult(graph, False)
@@ -117,7 +136,7 @@ class LayerPass:
 
 
 def run_passes(
-    graph: ModelGraph, passes: Sequence[Pass], keep_unmodified: bool = True,
+    graph: ModelGraph, passes: Sequence[GraphPass], keep_unmodified: bool = True,
 ) -> tuple[ModelGraph, list[PassRecord]]:
     """Run passes in order; a failing pass stops the pipeline naming it and those before it.
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from converter.artifacts import ModelGraph, PassRecord
 from converter.export.graph_passes import EXPORT_PASSES, unroll_recurrent
-from converter.graph.passes import Pass, run_passes
+from converter.graph.passes import GraphPass, run_passes
 from converter.normalize import DEFAULT_PASSES
 from converter.normalize.io_layout import ChannelsLastIO
 from converter.normalize.static_shape import StaticShape
@@ -42,9 +42,9 @@ class Prepared:
     records: tuple[PassRecord, ...]
 
 
-def option_passes(options: ConvertOptions) -> list[Pass]:
+def option_passes(options: ConvertOptions) -> list[GraphPass]:
     """The passes the options ask for, in order."""
-    passes: list[Pass] = []
+    passes: list[GraphPass] = []
     if options.io_layout == "channels_last":
         passes.append(ChannelsLastIO())
     if options.static_shape:

@@ -127,7 +127,7 @@ def permuted(config: Config, inputs: Sequence[Shape | None]) -> Shape | None:
 
 
 def repeated(config: Config, inputs: Sequence[Shape | None]) -> Shape | None:
-    """n copies of the input vector."""
+    """N copies of the input vector."""
     source = inputs[0] if inputs else None
     return None if source is None else (int(config["n"]), *source)
 

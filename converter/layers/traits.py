@@ -90,8 +90,7 @@ def refuse_true(key: str) -> Callable[[Any], Any]:
 
 
 def with_last(size: Callable[[Config, Shape], int | None]) -> ShapeMap:
-    """A shape map that keeps every axis but the last, which `size` gives (Dense, Embedding's
-    vectors, a conv's filters after its own length map)."""
+    """A shape map that keeps every axis but the last, which `size` gives (Dense's units)."""
 
     def shape(config: Config, inputs: Sequence[Shape | None]) -> Shape | None:
         source = inputs[0] if inputs else None

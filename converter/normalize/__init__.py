@@ -6,7 +6,7 @@ DEFAULT_PASSES is the documentation of the stage: the passes, in the order they 
 from __future__ import annotations
 
 from converter.artifacts import ModelGraph, PassRecord
-from converter.graph.passes import Pass, PassResult, run_passes
+from converter.graph.passes import GraphPass, Pass, PassResult, run_passes
 from converter.normalize import (
     canonical_tuples,
     channels_last,
@@ -24,7 +24,7 @@ from converter.normalize import (
 
 __all__ = ["DEFAULT_PASSES", "Pass", "PassResult", "normalize"]
 
-DEFAULT_PASSES: tuple[Pass, ...] = (
+DEFAULT_PASSES: tuple[GraphPass, ...] = (
     keras1_layers.PASS,
     legacy_merge.PASS,
     theano_kernels.PASS,

@@ -20,7 +20,7 @@ from typing import Any
 
 from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
 from converter.graph.flatten_order import reorder_rows
-from converter.graph.passes import PassResult
+from converter.graph.passes import GraphResult, PassResult
 from converter.layers import spec_of
 
 # Axis of a rank-3 channels_first tensor -> the same axis once flipped to channels_last.
@@ -67,7 +67,7 @@ def applies(graph: ModelGraph) -> bool:
     return any(layer.config.get("data_format") == "channels_first" for layer in graph.layers)
 
 
-def call(graph: ModelGraph) -> PassResult:
+def call(graph: ModelGraph) -> GraphResult:
     """Rewrite the graph to channels_last."""
     if not applies(graph):
         return PassResult(graph, False)
@@ -179,7 +179,7 @@ class ChannelsLastPass:
 
     name: str = "channels_last"
 
-    def __call__(self, graph: ModelGraph) -> PassResult:
+    def __call__(self, graph: ModelGraph) -> GraphResult:
         """Rewrite the graph to channels_last."""
         return call(graph)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from converter.artifacts import Layer, ModelGraph
-from converter.graph.passes import PassResult
+from converter.graph.passes import GraphResult, PassResult
 
 SWAP = (0, 2, 1)
 
@@ -21,12 +21,12 @@ class ChannelsLastIO:
 
     name = "io_layout_channels_last"
 
-    def __call__(self, graph: ModelGraph) -> PassResult:
+    def __call__(self, graph: ModelGraph) -> GraphResult:
         """The graph without its boundary Permutes."""
         return channels_last_io(graph)
 
 
-def channels_last_io(graph: ModelGraph) -> PassResult:
+def channels_last_io(graph: ModelGraph) -> GraphResult:
     """The graph without its boundary Permutes, and what changed."""
     inputs = {ref.layer for ref in graph.inputs}
     entry = {x.name: x.calls[0].inputs[0] for x in graph.layers

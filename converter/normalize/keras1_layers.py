@@ -21,7 +21,7 @@ import numpy as np
 
 from converter.artifacts import Layer, ModelGraph
 from converter.errors import LoadError, UnsupportedLayersError
-from converter.graph.passes import LayerPass, PassResult
+from converter.graph.passes import GraphResult, LayerPass, PassResult
 from converter.layers import inner_layers, keras1_rules, spec_of, specs
 
 # Keys every Keras 1 layer may carry; the InputLayer now holds the shape.
@@ -165,7 +165,7 @@ class Keras1Layers:
 
     name = "keras1_layers"
 
-    def __call__(self, graph: ModelGraph) -> PassResult:
+    def __call__(self, graph: ModelGraph) -> GraphResult:
         """Translate every Keras 1 layer of a Keras 1 graph."""
         if graph.source_keras != "1":
             return PassResult(graph, False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from converter.artifacts import LayerCall, ModelGraph, TensorRef
-from converter.graph.passes import PassResult
+from converter.graph.passes import GraphResult, PassResult
 from converter.layers import spec_of
 
 
@@ -21,7 +21,7 @@ class RemoveInferenceIdentity:
 
     name = "remove_inference_identity"
 
-    def __call__(self, graph: ModelGraph) -> PassResult:
+    def __call__(self, graph: ModelGraph) -> GraphResult:
         """Drop identity layers and rewire their consumers."""
         bypass: dict[TensorRef, TensorRef] = {}
         for layer in graph.layers:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from converter.artifacts import ModelGraph
 from converter.errors import UsageError
-from converter.graph.passes import PassResult
+from converter.graph.passes import GraphResult, PassResult
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class StaticShape:
     length: int | None
     name: str = "static_shape"
 
-    def __call__(self, graph: ModelGraph) -> PassResult:
+    def __call__(self, graph: ModelGraph) -> GraphResult:
         """The graph with every input's batch and dynamic axes fixed, and what changed."""
         inputs = {r.layer for r in graph.inputs}
         layers, changes = [], []

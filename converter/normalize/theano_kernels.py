@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from converter.artifacts import Layer, ModelGraph
-from converter.graph.passes import PassResult
+from converter.graph.passes import GraphResult, PassResult
 from converter.layers import inner_layers, spec_of
 
 
@@ -34,7 +34,7 @@ class TheanoKernels:
 
     name = "theano_kernels"
 
-    def __call__(self, graph: ModelGraph) -> PassResult:
+    def __call__(self, graph: ModelGraph) -> GraphResult:
         """Flip every convolution kernel once."""
         if graph.kernel_convention != "convolution":
             return PassResult(graph, False)

@@ -192,3 +192,22 @@ def test_a_widely_dilated_conv_at_a_static_length_convolves_rows(length, pads,
 def test_a_narrow_or_dynamic_dilation_stays_a_native_conv() -> None:
     data, counts = optimize(tf2onnx_like(17).SerializeToString())  # dilation 2, length "W"
     assert counts["dilated_rows"] == 0
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+def test_every_onnx_pass_follows_the_pass_contract_and_is_idempotent(opset) -> None:
+    import onnx_ir as ir
+
+    from converter.export.onnx_graph import CLEAN_UP, REWRITES
+
+    proto = onnx.shape_inference.infer_shapes(tf2onnx_like(opset))
+    model = ir.from_proto(proto)
+    changed = []
+    for step in (*REWRITES, *CLEAN_UP):  # in the plan's order, each on its own output
+        first = step(model)
+        assert first.graph is model and first.modified is (first.size > 0)
+        assert len(first.changes) == (1 if first.modified else 0)
+        again = step(ir.from_proto(onnx.shape_inference.infer_shapes(ir.to_proto(model))))
+        assert again.modified is False, (step.name, again.changes)
+        changed += [step.name] if first.modified else []
+    assert {"native_1d", "fold_pad", "fold_bias"} <= set(changed)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from converter.artifacts import Layer, ModelGraph, TensorRef
-from converter.graph.passes import PassResult
+from converter.graph.passes import GraphResult, PassResult
 from converter.layers.traits import over_channels
 
 
@@ -44,7 +44,7 @@ class ConvBatchnorm:
 
     name = "conv_batchnorm"
 
-    def __call__(self, graph: ModelGraph) -> PassResult:
+    def __call__(self, graph: ModelGraph) -> GraphResult:
         """The graph with every foldable batch norm folded into its conv."""
         layers = {x.name: x for x in graph.layers}
         folded: dict[str, str] = {}  # batch norm -> the conv it went into

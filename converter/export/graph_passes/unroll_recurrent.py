@@ -16,8 +16,8 @@ from dataclasses import replace
 from typing import Any
 
 from converter.artifacts import Layer, ModelGraph
+from converter.graph.passes import GraphResult, PassResult
 from converter.graph.shapes import sequence_length, static_shapes
-from converter.graph.passes import PassResult
 from converter.layers import inner_layers, spec_of
 
 # Longest sequence a recurrent layer is unrolled over: beyond it the graph grows too large.
@@ -40,7 +40,7 @@ class UnrollStaticRecurrent:
 
     name = "unroll_static_recurrent (TFLite only)"
 
-    def __call__(self, graph: ModelGraph) -> PassResult:
+    def __call__(self, graph: ModelGraph) -> GraphResult:
         """Unroll every recurrent layer whose input length is static and short enough."""
         shapes = static_shapes(graph)
         layers: list[Layer] = []

@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
-from converter.graph.passes import PassResult
+from converter.graph.passes import GraphResult, PassResult
 from converter.layers import spec_of
 from converter.layers.shape import crop_sides
 from converter.layers.traits import size_of
@@ -35,7 +35,7 @@ class ValidWindows:
 
     name = "valid_windows"
 
-    def __call__(self, graph: ModelGraph) -> PassResult:
+    def __call__(self, graph: ModelGraph) -> GraphResult:
         """The graph with every conv computing only the positions outputs read."""
         if not any(x.class_name == "Cropping1D" for x in graph.layers):
             return PassResult(graph, False)

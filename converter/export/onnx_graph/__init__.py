@@ -1,12 +1,14 @@
 """ONNX graph passes written with onnx-ir, run on every file tf2onnx writes.
 
 REWRITES and CLEAN_UP are the order, and the documentation, of the stage: each pass is one
-file (or one onnx-ir pass) with a `run(model) -> int` that says how much it changed.
+file (or one onnx-ir pass) whose `run(model) -> int` rewrites in place and counts what it
+changed, wrapped as a `graph.passes.Pass` over the onnx-ir Model (`OnnxPass`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import onnx_ir as ir
 import onnx_ir.passes.common as common_passes
@@ -22,6 +24,7 @@ from converter.export.onnx_graph import (
     native_1d,
     stable_names,
 )
+from converter.graph.passes import PassResult
 
 
 def remove_unused(model: ir.Model) -> int:
@@ -45,23 +48,43 @@ def merge_duplicates(model: ir.Model) -> int:
     return before - len(model.graph) - len(model.graph.initializers)
 
 
+@dataclass(frozen=True)
+class OnnxPass:
+    """One ONNX pass under the pass contract: `run` rewrites the model in place and counts.
+
+    `summary` says what one change is ("{n} ..."), the record's one line.
+    """
+
+    name: str
+    run: Callable[[ir.Model], int]
+    summary: str
+
+    def __call__(self, graph: ir.Model) -> PassResult[ir.Model]:
+        """Run the rewrite; modified when it changed anything."""
+        count = self.run(graph)
+        return PassResult(graph, count > 0, (self.summary.format(n=count),) if count else (),
+                          count)
+
+
 # The rewrites run until none changes anything (shapes inferred afresh each round: a value
 # a rewrite created has none until then); the clean-up passes run once after them, the
 # dynamic-length conv layouts first: they plan the whole graph at once.
-REWRITES: tuple[tuple[str, Callable[[ir.Model], int]], ...] = (
-    ("native_1d", native_1d.run),
-    ("layout_chains", layout_chains.run),
-    ("fold_pad", fold_pad.run),
-    ("fold_bias", fold_bias.run),
-    ("affine_batchnorm", affine_batchnorm.run),
-    ("flatten_transpose", flatten_transpose.run),
-    ("dilated_rows", dilated_rows.run),
+REWRITES = (
+    OnnxPass("native_1d", native_1d.run, "{n} height-1 4-D op(s) made native 1-D"),
+    OnnxPass("layout_chains", layout_chains.run, "{n} layout node(s) collapsed"),
+    OnnxPass("fold_pad", fold_pad.run, "{n} Pad(s) folded into Conv pads"),
+    OnnxPass("fold_bias", fold_bias.run, "{n} bias Add(s) folded into Convs"),
+    OnnxPass("affine_batchnorm", affine_batchnorm.run,
+             "{n} per-channel Mul+Add pair(s) merged into BatchNormalization"),
+    OnnxPass("flatten_transpose", flatten_transpose.run,
+             "{n} Transpose(s) before Flatten absorbed into the weights"),
+    OnnxPass("dilated_rows", dilated_rows.run, "{n} dilated Conv(s) convolving rows"),
 )
-CLEAN_UP: tuple[tuple[str, Callable[[ir.Model], int]], ...] = (
-    ("conv_layouts", conv_layouts.run),
-    ("remove_unused", remove_unused),
-    ("merge_duplicates", merge_duplicates),
-    ("stable_names", stable_names.run),
+CLEAN_UP = (
+    OnnxPass("conv_layouts", conv_layouts.run, "{n} Conv(s) lowered to Conv2Ds"),
+    OnnxPass("remove_unused", remove_unused, "{n} unread node(s) and initializer(s) removed"),
+    OnnxPass("merge_duplicates", merge_duplicates, "{n} duplicate(s) merged"),
+    OnnxPass("stable_names", stable_names.run, "{n} value(s) renamed"),
 )
 MAX_ROUNDS = 4
 
@@ -100,22 +123,22 @@ def optimize(data: bytes, lowering: str = "onnxruntime") -> tuple[bytes, dict[st
 
     proto = onnx.load_from_string(data)
     skipped = set(LOWERINGS) if lowering == "native" else set()
-    rewrites = tuple(p for p in REWRITES if p[0] not in skipped)
-    clean_up = tuple(p for p in CLEAN_UP if p[0] not in skipped)
-    counts = {name: 0 for name, _ in (*rewrites, *clean_up)}
+    rewrites = tuple(p for p in REWRITES if p.name not in skipped)
+    clean_up = tuple(p for p in CLEAN_UP if p.name not in skipped)
+    counts = {p.name: 0 for p in (*rewrites, *clean_up)}
     if any(entry.key == WRITTEN_BY for entry in proto.metadata_props):
         return data, counts
     for _ in range(MAX_ROUNDS):
         model = ir.from_proto(onnx.shape_inference.infer_shapes(proto))
         changed = 0
-        for name, step in rewrites:
-            done = step(model)
-            counts[name] += done
+        for step in rewrites:
+            done = step(model).size
+            counts[step.name] += done
             changed += done
         proto = ir.to_proto(model)
         if not changed:
             break
-    for name, step in clean_up:
-        counts[name] = step(model)
+    for step in clean_up:
+        counts[step.name] = step(model).size
     model.metadata_props[WRITTEN_BY] = lowering
     return ir.to_proto(model).SerializeToString(), counts

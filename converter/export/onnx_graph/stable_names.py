@@ -117,7 +117,7 @@ def rename(graph: ir.Graph) -> int:
     used: dict[str, int] = {}
     renamed = 0
 
-    def give(value: ir.Value, fallback: str) -> None:
+    def give(value: ir.Value, fallback: str, before: str | None = None) -> None:
         nonlocal renamed
         if value.name in fixed:
             return
@@ -125,7 +125,7 @@ def rename(graph: ir.Graph) -> int:
         count = used.get(base, 0)
         used[base] = count + 1
         name = base if count == 0 and base not in fixed else f"{base}_{count}"
-        renamed += name != value.name
+        renamed += name != (value.name if before is None else before)
         value.name = name
 
     seen: set[int] = set()
@@ -133,9 +133,10 @@ def rename(graph: ir.Graph) -> int:
         for value in node.inputs:
             if value is not None and id(value) in initializers and id(value) not in seen:
                 seen.add(id(value))
+                before = value.name
                 if "/" not in (value.name or ""):  # a name tf2onnx made up, differently
                     value.name = "const"            # in each run: numbered by first use
-                give(value, "const")
+                give(value, "const", before)
                 value.const_value.name = value.name  # type: ignore[union-attr]
                 graph.register_initializer(value)
         for value in node.outputs:
