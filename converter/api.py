@@ -21,7 +21,7 @@ from converter.report.progress import Silent, StageListener
 from converter.report.schema import build_report
 
 if TYPE_CHECKING:
-    from converter.verify import ParityRun
+    from converter.parity import ParityRun
 
 
 def convert(
@@ -35,8 +35,8 @@ def convert(
     """
     from converter.export.isolated import export_isolated
     from converter.graph.pipeline import prepare
-    from converter.verify import verify
-    from converter.verify.delegates import with_delegate_checks
+    from converter.parity import verify
+    from converter.parity.delegates import with_delegate_checks
 
     options = options or ConvertOptions()
     timings: dict[str, float] = {}
@@ -80,14 +80,16 @@ def parity_result(
     """The exit code, the report and the result object of a parity run."""
     required = set(options.runtimes)
     code = exit_code([c.status if c.status != "skipped" or c.runtime in required else "optional"
-                      for c in parity.checks], parity.reference.status)
+                      for c in parity.checks], parity.reference.status,
+                     options.allow_inconclusive)
     report = build_report(
         provenance=loaded.provenance, passes=passes, artifacts=artifacts,
         reference={"runtime": parity.reference_runtime, "loader": loaded.reference_loader,
                    "status": parity.reference.status, "reason": parity.reference.reason,
                    "seconds": parity.reference.seconds},
-        parity=parity.checks, inputs={"seed": options.seed, "cases": parity.cases},
-        options=options, timings=timings, exit_code=code,
+        parity=parity.checks,
+        inputs={"seed": options.seed, "cases": parity.cases, **parity.inputs},
+        options=options, timings=timings, exit_code=code, per_layer=parity.per_layer,
     )
     return ConvertResult(code == EXIT_OK, code, loaded.provenance, tuple(passes),
                          tuple(artifacts), parity.checks, str(report_path), report)
@@ -103,9 +105,9 @@ def verify_files(
     """
     from converter.graph.interface import input_specs, output_names
     from converter.graph.pipeline import normalized
-    from converter.verify import verify
-    from converter.verify.delegates import with_delegate_checks
-    from converter.verify.external import describe_artifact
+    from converter.parity import verify
+    from converter.parity.delegates import with_delegate_checks
+    from converter.parity.external import describe_artifact
 
     options = options or ConvertOptions()
     timings: dict[str, float] = {}
@@ -127,12 +129,15 @@ def verify_files(
     return result
 
 
-def exit_code(statuses: list[str], reference: str) -> int:
-    """0 all passed; 1 any failed, crashed or timed out; 4 a runtime asked for could not run.
+def exit_code(statuses: list[str], reference: str, allow_inconclusive: bool = False) -> int:
+    """0 all passed; 1 any failed, crashed, timed out or was inconclusive; 4 a runtime missing.
 
-    A default runtime that cannot run here arrives as "optional" and changes nothing.
+    4: a runtime asked for by name could not run. A default runtime that cannot run here
+    arrives as "optional" and changes nothing; an inconclusive check fails only unless
+    `allow_inconclusive`.
     """
-    if any(s in FAILURES for s in statuses) or reference in FAILURES:
+    failing = FAILURES if allow_inconclusive else FAILURES | {"inconclusive"}
+    if any(s in failing for s in statuses) or reference in FAILURES:
         return EXIT_PARITY_FAILED
     if reference == "skipped" or any(s == "skipped" for s in statuses):
         return EXIT_RUNTIME_UNAVAILABLE

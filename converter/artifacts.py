@@ -12,8 +12,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-# How one parity check ended; FAILURES are the statuses that fail a conversion.
-CheckStatus = Literal["passed", "failed", "skipped", "crashed", "timeout"]
+# How one parity check ended; FAILURES are the statuses that fail a conversion. An
+# `inconclusive` check (its reference carried no information) fails one too unless the user
+# allows it (--allow-inconclusive).
+CheckStatus = Literal["passed", "failed", "inconclusive", "skipped", "crashed", "timeout"]
 FAILURES: frozenset[str] = frozenset({"failed", "crashed", "timeout"})
 
 
@@ -204,7 +206,11 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class OutputComparison:
-    """Evidence for one output of one parity check, never a bare boolean."""
+    """Evidence for one output of one parity check, never a bare boolean.
+
+    `informative` says whether the reference values carried information (`information`
+    says why not); `logits` compares the tensor before a final softmax or sigmoid.
+    """
 
     name: str
     shape: tuple[int, ...]
@@ -217,6 +223,9 @@ class OutputComparison:
     top1_agreement: float | None
     passed: bool
     note: str = ""
+    informative: bool = True
+    information: str = ""
+    logits: OutputComparison | None = None
 
 
 @dataclass(frozen=True)
@@ -234,6 +243,7 @@ class ParityCheck:
     seconds: float = 0.0
     facts: Mapping[str, Any] = field(default_factory=dict)
     localization: Mapping[str, Any] | None = None
+    power: Mapping[str, Any] | None = None
 
     @property
     def passed(self) -> bool:

@@ -19,6 +19,8 @@ SOURCE_BACKENDS = ("tensorflow", "theano")
 # tf2onnx 1.17 writes opsets 9 to 18 (tf2onnx.constants.OPSET_TO_IR_VERSION, minus <9).
 OPSETS = tuple(range(9, 19))
 IO_LAYOUTS = ("source", "channels_last")
+# How the planted-defect copies run: on the optimised CPU runtimes, on every runtime, or not.
+POWER_MODES = ("auto", "full", "off")
 # How ONNX convolutions are lowered: the form onnxruntime runs fastest (Conv2Ds at a dynamic
 # length, rows for wide dilations), or native 1-D Convs throughout (other ONNX runtimes).
 ONNX_LOWERINGS = ("onnxruntime", "native")
@@ -45,9 +47,15 @@ class ConvertOptions:
         runtimes: parity runtimes asked for by name; empty means DEFAULT_RUNTIMES. A runtime
             asked for by name that cannot run here makes the exit code 4; one of the defaults
             that cannot is reported `skipped` without changing the exit code.
-        inputs: an .npz of parity inputs; None draws seeded synthetic ones.
+        inputs: an .npz of parity inputs; None draws seeded synthetic ones that keep the
+            outputs informative (parity/search.py).
         seed: seed of the synthetic inputs.
         batch_size: batch of the synthetic inputs.
+        allow_inconclusive: an inconclusive check (its reference carried no information)
+            does not fail the conversion; it is still reported.
+        power: POWER_MODES: planted-defect copies of each file run through the optimised
+            CPU checks ("auto"), every check ("full"), or none ("off").
+        per_layer: compare every layer's output in each file with the NumPy reference's.
         lengths: sequence lengths tried for inputs whose length is dynamic.
         timeout_s: time limit of each runtime's worker process.
         arch: architecture file (JSON/YAML) for a weights-only .h5.
@@ -64,7 +72,7 @@ class ConvertOptions:
     runtimes: tuple[str, ...] = ()
     inputs: Path | None = None
     seed: int = 0
-    batch_size: int = 2
+    batch_size: int = 4
     lengths: tuple[int, ...] = (32, 97)
     timeout_s: float = 300.0
     arch: Path | None = None
@@ -76,6 +84,9 @@ class ConvertOptions:
     static_batch: int = 1
     static_length: int | None = None
     io_layout: str = "source"
+    allow_inconclusive: bool = False
+    power: str = "auto"
+    per_layer: bool = False
 
     def __post_init__(self) -> None:
         # Paths given as strings (the API's users do) become Paths, once, here.
@@ -89,24 +100,30 @@ class ConvertOptions:
                 object.__setattr__(self, name, (value,))
             elif isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
-        unknown = [t for t in self.to if t not in TARGETS]
-        if unknown or not self.to:
-            raise UsageError(
-                f"--to must name one or more of {', '.join(TARGETS)}; received {self.to}")
-        bad = [p for p in self.precision if p not in PRECISIONS]
-        if bad or not self.precision:
-            raise UsageError(
-                f"--precision must be one of {', '.join(PRECISIONS)}; received {self.precision}"
-            )
+        self.check_choices()
+        self.check_numbers()
+        self.check_runtimes()
+
+    def check_choices(self) -> None:
+        """Every option that names one of a closed set names a member of it."""
+        for flag, values, allowed, rule in (
+                ("--to", self.to, TARGETS, "name one or more of"),
+                ("--precision", self.precision, PRECISIONS, "be one of")):
+            if not values or any(v not in allowed for v in values):
+                raise UsageError(f"{flag} must {rule} {', '.join(allowed)}; received {values}")
+        for flag, value, choices in (
+                ("--onnx-lowering", self.onnx_lowering, ONNX_LOWERINGS),
+                ("--power", self.power, POWER_MODES), ("--io-layout", self.io_layout, IO_LAYOUTS),
+                ("--source-backend", self.source_backend, (None, *SOURCE_BACKENDS))):
+            if value not in choices:
+                named = ", ".join(c for c in choices if c is not None)
+                raise UsageError(f"{flag} must be one of {named}; received {value!r}")
         if self.opset not in OPSETS:
             raise UsageError(f"--opset must be between {OPSETS[0]} and {OPSETS[-1]} (what "
                              f"tf2onnx 1.17 writes); received {self.opset}")
-        if self.onnx_lowering not in ONNX_LOWERINGS:
-            raise UsageError(f"--onnx-lowering must be one of {', '.join(ONNX_LOWERINGS)}; "
-                             f"received {self.onnx_lowering!r}")
-        if self.io_layout not in IO_LAYOUTS:
-            raise UsageError(f"--io-layout must be one of {', '.join(IO_LAYOUTS)}; "
-                             f"received {self.io_layout!r}")
+
+    def check_numbers(self) -> None:
+        """Sizes, lengths and time limits are positive."""
         if self.static_batch < 1 or (self.static_length is not None and self.static_length < 1):
             raise UsageError(f"--static-batch and --static-length must be positive; received "
                              f"{self.static_batch} and {self.static_length}")
@@ -115,7 +132,12 @@ class ConvertOptions:
                 f"batch size and lengths must be positive; received batch_size={self.batch_size}, "
                 f"lengths={self.lengths}"
             )
-        from converter.verify.runtimes import REGISTRY
+        if self.timeout_s <= 0:
+            raise UsageError(f"--timeout must be positive; received {self.timeout_s}")
+
+    def check_runtimes(self) -> None:
+        """The runtimes asked for exist, and one besides the reference checks something."""
+        from converter.parity.runtimes import REGISTRY
 
         unknown_runtimes = [r for r in self.selected_runtimes() if r not in REGISTRY]
         if unknown_runtimes:
@@ -128,11 +150,6 @@ class ConvertOptions:
                 f"--runtime must name at least one runtime besides the keras reference; "
                 f"received {self.runtimes}"
             )
-        if self.source_backend not in (None, *SOURCE_BACKENDS):
-            raise UsageError(f"--source-backend must be one of {', '.join(SOURCE_BACKENDS)}; "
-                             f"received {self.source_backend!r}")
-        if self.timeout_s <= 0:
-            raise UsageError(f"--timeout must be positive; received {self.timeout_s}")
 
     def selected_runtimes(self) -> tuple[str, ...]:
         """The runtimes asked for, or the default matrix."""

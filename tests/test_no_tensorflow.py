@@ -9,8 +9,8 @@ import sys
 TF_FREE = (
     "converter", "converter.cli", "converter.options", "converter.errors",
     "converter.artifacts", "converter.load", "converter.normalize", "converter.graph.interface",
-    "converter.verify.compare", "converter.verify.inputs", "converter.verify.tolerances",
-    "converter.verify.runtimes", "converter.report.schema", "converter.report.terminal",
+    "converter.parity.compare", "converter.parity.inputs", "converter.parity.tolerances",
+    "converter.parity.runtimes", "converter.report.schema", "converter.report.terminal",
     "converter.layers", "converter.graph.pipeline", "converter.inspection",
     "converter.reference", "converter.process.worker",
 )
@@ -44,8 +44,8 @@ def test_help_imports_no_tensorflow() -> None:
         "r2 = CliRunner().invoke(main, ['convert', '--help'])\n"
         "assert r1.exit_code == 0 and r2.exit_code == 0, (r1.output, r2.output)\n"
         "assert '--precision' in r2.output and '--opset' in r2.output\n"
-        "runtimes = sorted(m for m in sys.modules if m.startswith('converter.verify.runtimes.')"
-        " and m != 'converter.verify.runtimes.base')\n"
+        "runtimes = sorted(m for m in sys.modules if m.startswith('converter.parity.runtimes.')"
+        " and m != 'converter.parity.runtimes.base')\n"
         "print('tensorflow' in sys.modules, runtimes)\n"
     )
     assert python_prints(code) == "False []"

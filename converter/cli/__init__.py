@@ -25,12 +25,13 @@ from converter.options import (
     DEFAULT_RUNTIMES,
     IO_LAYOUTS,
     ONNX_LOWERINGS,
+    POWER_MODES,
     PRECISIONS,
     SOURCE_BACKENDS,
     TARGETS,
     ConvertOptions,
 )
-from converter.verify.runtimes import REGISTRY
+from converter.parity.runtimes import REGISTRY
 
 if TYPE_CHECKING:
     from converter.artifacts import ConvertResult
@@ -39,6 +40,35 @@ if TYPE_CHECKING:
 
 RUNTIME_HELP = ("Parity runtime; repeat for several [default: the CPU matrix: "
                 f"{', '.join(DEFAULT_RUNTIMES)}].")
+
+def parity_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The flags of the parity stage, shared by `convert` and `verify`."""
+    flags = [
+        click.option("--runtime", "runtimes", multiple=True,
+                     type=click.Choice(sorted(REGISTRY)), help=RUNTIME_HELP),
+        click.option("--inputs", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+                     default=None,
+                     help=".npz of parity inputs keyed by input name (or x, x0..xN) "
+                          "[default: synthetic inputs searched to keep outputs informative]."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Seed of synthetic inputs."),
+        click.option("--timeout", "timeout_s", type=float, default=300.0, show_default=True,
+                     help="Seconds each stage (load, normalize, build, export) and each "
+                          "runtime's check may take."),
+        click.option("--allow-inconclusive", is_flag=True,
+                     help="A check whose reference outputs carry no information (saturated, "
+                          "constant) does not fail the run; it is still reported."),
+        click.option("--power", type=click.Choice(POWER_MODES), default="auto",
+                     show_default=True,
+                     help="Planted-defect copies of each file run through the optimised CPU "
+                          "checks (auto), every check (full) or none (off)."),
+        click.option("--per-layer", is_flag=True,
+                     help="Compare every layer's output in each file with the reference."),
+    ]
+    for flag in reversed(flags):
+        command = flag(command)
+    return command
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="converter")
@@ -68,14 +98,7 @@ def main() -> None:
               help="Sequence length under --static-shape (needed when the length is dynamic).")
 @click.option("--io-layout", type=click.Choice(IO_LAYOUTS), default="source", show_default=True,
               help="Inputs/outputs of a channels_first model: as the source, or channels_last.")
-@click.option("--runtime", "runtimes", multiple=True, type=click.Choice(sorted(REGISTRY)),
-              help=RUNTIME_HELP)
-@click.option("--inputs", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              default=None, help=".npz of parity inputs keyed by input name (or x, x0..xN).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of synthetic inputs.")
-@click.option("--timeout", "timeout_s", type=float, default=300.0, show_default=True,
-              help="Seconds each stage (load, normalize, build, export) and each runtime's "
-                   "check may take.")
+@parity_options
 @click.option("--arch", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Architecture (.json/.yaml from model.to_json()) for a weights-only .h5.")
 @click.option("--source-backend", type=click.Choice(SOURCE_BACKENDS), default=None,
@@ -105,16 +128,9 @@ def convert(model: Path, output_dir: Path | None, shown: Shown, **flags: object)
 @click.argument("model", type=click.Path(path_type=Path))
 @click.argument("artifacts", nargs=-1, required=True,
                 type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--runtime", "runtimes", multiple=True, type=click.Choice(sorted(REGISTRY)),
-              help=RUNTIME_HELP)
-@click.option("--inputs", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              default=None, help=".npz of parity inputs keyed by input name (or x, x0..xN).")
+@parity_options
 @click.option("--arch", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Architecture (.json/.yaml) for a weights-only .h5.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of synthetic inputs.")
-@click.option("--timeout", "timeout_s", type=float, default=300.0, show_default=True,
-              help="Seconds each stage (load, normalize, build, export) and each runtime's "
-                   "check may take.")
 @click.option("--report-json", "report_path", type=click.Path(path_type=Path, dir_okay=False),
               default=None, help="Write the JSON report here.")
 @rendering_options

@@ -23,7 +23,7 @@ def run(request: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
     from converter.build import build_targets
     from converter.export.write import export
     from converter.load.custom_objects import resolve_custom_objects
-    from converter.verify.inputs import calibration_cases
+    from converter.parity.inputs import calibration_cases
 
     options = ConvertOptions(**request["options"])
     read = {path: load_graph(Path(path)) for path in set(request["graphs"].values())}

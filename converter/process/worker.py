@@ -162,8 +162,10 @@ def exception_record(exc: BaseException) -> dict[str, Any]:
     """
     frames = traceback.extract_tb(exc.__traceback__)
     innermost = frames[-1] if frames else None
-    where = f"{Path(innermost.filename).name}:{innermost.lineno}" if innermost else ""
-    ours = innermost is not None and Path(innermost.filename).resolve().is_relative_to(PACKAGE)
+    file = Path(innermost.filename).resolve() if innermost else None
+    ours = file is not None and file.is_relative_to(PACKAGE)
+    shown = file.relative_to(PACKAGE.parent) if ours and file else (file.name if file else "")
+    where = f"{shown}:{innermost.lineno}" if innermost else ""
     return {"reason": one_line(f"{type(exc).__name__}: {exc}"), "where": where, "bug": ours}
 
 

@@ -74,7 +74,8 @@ def check_changes(old: list[Mapping[str, Any]], new: list[Mapping[str, Any]]
     for key in (k for k in after if k in before):
         was, now = before[key], after[key]
         numbers = f"max abs {figure(was.get('max_abs'))} -> {figure(now.get('max_abs'))}"
-        if was["status"] == "passed" and now["status"] in FAILURES:
+        lost = caught(was) > caught(now)
+        if was["status"] == "passed" and now["status"] in FAILURES | {"inconclusive"}:
             out.append(("regression", f"{key}: passed -> {now['status']} ({numbers}) "
                                       f"{now.get('reason', '')}".rstrip()))
         elif was["status"] in FAILURES and now["status"] == "passed":
@@ -85,7 +86,15 @@ def check_changes(old: list[Mapping[str, Any]], new: list[Mapping[str, Any]]
             out.append(("change", f"{key}: {was['status']} -> {now['status']}"))
         elif grew(was.get("max_abs"), now.get("max_abs")):
             out.append(("change", f"{key}: error grew ({numbers}), still {now['status']}"))
+        if lost:
+            out.append(("regression", f"{key}: catches fewer planted defects "
+                                      f"({caught(was)} -> {caught(now)})"))
     return out
+
+
+def caught(check: Mapping[str, Any]) -> int:
+    """How many planted defects a check caught (0 when none were planted)."""
+    return int((check.get("power") or {}).get("caught", 0))
 
 
 def grew(was: Any, now: Any) -> bool:

@@ -62,6 +62,8 @@ def section(model: ModelView) -> str:
     parts += [table(matrix), "<h3>Error per runtime and precision</h3>",
               error_chart(model.errors), table(checks), table(artifacts),
               "<h3>Op counts before and after the graph passes</h3>", op_chart(model.op_totals)]
+    for artifact, layers in model.depth:
+        parts += [f"<h3>Error through depth: {escape(artifact)}</h3>", error_chart(layers)]
     for extra in rest:
         if extra.rows:
             parts.append(f"<details><summary>{escape(extra.title)} ({len(extra.rows)} rows)"
@@ -76,7 +78,7 @@ def table(data: Table, titled: bool = True) -> str:
     for index, cells in enumerate(data.rows):
         mark = data.marks[index] if index < len(data.marks) else ""
         kind = ' class="bad"' if mark in FAILURES else (
-            ' class="skipped"' if mark == "skipped" else "")
+            ' class="skipped"' if mark in ("skipped", "inconclusive") else "")
         rows.append(f"<tr{kind}>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
     title = f"<h3>{escape(data.title)}</h3>" if titled else ""
     return f'{title}<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>' \

@@ -47,7 +47,7 @@ def model_suite(entry: Mapping[str, Any]) -> ET.Element:
             ET.SubElement(case, "error", message=reference.get("reason", ""),
                           type=reference["status"])
             cases.append(case)
-        cases += [check_case(name, check) for check in report["parity"]]
+        cases += [check_case(name, check, bool(report["passed"])) for check in report["parity"]]
     for case in cases:
         suite.append(case)
     suite.set("tests", str(len(cases)))
@@ -57,8 +57,8 @@ def model_suite(entry: Mapping[str, Any]) -> ET.Element:
     return suite
 
 
-def check_case(model: str, check: Mapping[str, Any]) -> ET.Element:
-    """One check as a testcase with its outcome element."""
+def check_case(model: str, check: Mapping[str, Any], passed: bool = False) -> ET.Element:
+    """One check as a testcase with its outcome element (`passed`: the model's verdict)."""
     case = ET.Element("testcase", classname=f"converter.{model}",
                       name=f"{check['runtime']} x {short(check['artifact'])}",
                       time=f"{check.get('seconds') or 0:.3f}")
@@ -73,6 +73,10 @@ def check_case(model: str, check: Mapping[str, Any]) -> ET.Element:
             f"{o['name']}: max abs {figure(o['max_abs'])}, max rel {figure(o['max_rel'])}, "
             f"cosine {figure(o.get('cosine'))}, passed {figure(o['passed'])}"
             for o in check.get("outputs", ()))
+    elif status == "inconclusive" and not passed:
+        ET.SubElement(case, "failure", message=check.get("reason", ""), type="inconclusive")
+    elif status == "inconclusive":  # allowed (--allow-inconclusive): reported, not failed
+        ET.SubElement(case, "skipped", message=f"inconclusive: {check.get('reason', '')}")
     elif status in ("crashed", "timeout"):
         ET.SubElement(case, "error", message=check.get("reason", ""), type=status)
     elif status == "skipped":

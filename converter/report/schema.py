@@ -53,6 +53,7 @@ def build_report(
     options: ConvertOptions,
     timings: Mapping[str, float],
     exit_code: int,
+    per_layer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the report; `passed` is true only when every check passed."""
     return {
@@ -72,6 +73,7 @@ def build_report(
             "note": ("Lambda layers' stored bytecode was allowed to run (--allow-lambda)"
                      if options.allow_lambda else "no code from the model file was run"),
         },
+        "per_layer": jsonable(per_layer or {}),
         "versions": library_versions(),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }

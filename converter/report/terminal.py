@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 STYLE = {"passed": "green", "failed": "red", "crashed": "red", "timeout": "red",
-         "skipped": "yellow"}
+         "skipped": "yellow", "inconclusive": "yellow"}
 
 
 def number(value: Any) -> str:
@@ -29,9 +29,19 @@ def summary_table(report: Mapping[str, Any]) -> Table:
             check["runtime"], check["artifact"].rsplit("/", 1)[-1],
             f"[{STYLE.get(check['status'], 'white')}]{check['status']}[/]",
             number(check.get("max_abs")), number(check.get("max_rel")),
-            check.get("reason", ""),
+            "; ".join(part for part in (check.get("reason", ""), caught(check)) if part),
         )
     return table
+
+
+def caught(check: Mapping[str, Any]) -> str:
+    """The planted defects a check caught, when any were planted."""
+    found = check.get("power")
+    if not found:
+        return ""
+    if not found["planted"]:
+        return f"power {found.get('note', 'not measured')}"
+    return f"caught {found['caught']}/{found['planted']} planted defects"
 
 
 def batch_table(document: Mapping[str, Any]) -> Table:

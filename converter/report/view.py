@@ -45,6 +45,7 @@ class ModelView:
     tables: tuple[Table, ...]
     errors: tuple[ErrorBar, ...]
     op_totals: tuple[tuple[str, int, int], ...]  # artifact, ops before passes, ops after
+    depth: tuple[tuple[str, tuple[ErrorBar, ...]], ...] = ()  # artifact, error per layer
 
 
 def figure(value: Any) -> str:
@@ -65,10 +66,14 @@ def verdict(entry: Mapping[str, Any]) -> str:
         return f"NOT CONVERTED (exit {entry['exit_code']}): {entry.get('error', '')}"
     checks = report["parity"]
     passed = sum(c["status"] == "passed" for c in checks)
-    bad = [f"{c['runtime']} on {short(c['artifact'])}" for c in checks if c["status"] in FAILURES]
+    inconclusive = sum(c["status"] == "inconclusive" for c in checks)
+    bad = [f"{c['runtime']} on {short(c['artifact'])}" + (
+        " (inconclusive)" if c["status"] == "inconclusive" else "")
+        for c in checks if c["status"] in FAILURES | {"inconclusive"}]
     if report["passed"]:
-        skipped = len(checks) - passed
+        skipped = len(checks) - passed - inconclusive
         return f"PASSED: {passed} parity checks passed" + (
+            f", {inconclusive} inconclusive (allowed)" if inconclusive else "") + (
             f", {skipped} skipped (a runtime not available here)" if skipped else "")
     if bad:
         return f"NOT PASSED (exit {report['exit_code']}): {len(bad)} of {len(checks)} " \
@@ -89,16 +94,24 @@ def model_view(entry: Mapping[str, Any]) -> ModelView:
     if report is None:
         return ModelView(entry["name"], False, entry["exit_code"], verdict(entry), (), (), ())
     checks = report["parity"]
+    layers = report.get("per_layer") or {}
     tables = (matrix(checks), check_table(checks), artifact_table(report["artifacts"]),
-              *op_tables(report["artifacts"]), delegate_table(report["artifacts"]),
-              pass_table(report["passes"]), provenance_table(report))
+              inputs_table(report["inputs"]), power_table(checks),
+              *layer_tables(layers), *op_tables(report["artifacts"]),
+              delegate_table(report["artifacts"]), pass_table(report["passes"]),
+              provenance_table(report))
     errors = tuple(ErrorBar(f"{c['runtime']} · {short(c['artifact'])}", c.get("max_abs"),
                             (c.get("tolerance") or {}).get("atol"), c["status"])
                    for c in checks)
     totals = tuple((a["path"], sum(a.get("op_counts_before", {}).values()),
                     sum(a.get("op_counts", {}).values())) for a in report["artifacts"])
+    depth = tuple((path, tuple(
+        ErrorBar(f"{i + 1}. {row['layer']}", row["max_abs"],
+                 (found.get("tolerance") or {}).get("atol"),
+                 "passed" if row["within"] else "failed")
+        for i, row in enumerate(found.get("layers", ())))) for path, found in layers.items())
     return ModelView(entry["name"], bool(report["passed"]), report["exit_code"], verdict(entry),
-                     tables, errors, totals)
+                     tables, errors, totals, depth)
 
 
 def matrix(checks: Sequence[Mapping[str, Any]]) -> Table:
@@ -124,12 +137,65 @@ def check_table(checks: Sequence[Mapping[str, Any]]) -> Table:
     """Every check with its numbers, its bound and why it did not pass."""
     rows = tuple(
         (c["runtime"], short(c["artifact"]), c["status"], figure(c.get("max_abs")),
-         figure(c.get("max_rel")), figure((c.get("tolerance") or {}).get("atol")),
-         figure(c.get("seconds")), note(c))
+         figure(logits_error(c)), figure(c.get("max_rel")),
+         figure((c.get("tolerance") or {}).get("atol")), power(c), figure(c.get("seconds")),
+         note(c))
         for c in checks)
-    return Table("Parity checks", ("runtime", "artifact", "status", "max abs", "max rel",
-                                   "atol", "seconds", "note"), rows,
-                 tuple(c["status"] for c in checks))
+    return Table("Parity checks", ("runtime", "artifact", "status", "max abs", "logits max abs",
+                                   "max rel", "atol", "defects caught", "seconds", "note"),
+                 rows, tuple(c["status"] for c in checks))
+
+
+def logits_error(check: Mapping[str, Any]) -> float | None:
+    """The worst error of the logits the check compared, if it compared any."""
+    found = [o["logits"]["max_abs"] for o in check.get("outputs", ()) if o.get("logits")]
+    return max(found) if found else None
+
+
+def power(check: Mapping[str, Any]) -> str:
+    """How many planted defects the check caught; "-" when power was off, "not measured"
+    when the copies cost more than the check (--power auto)."""
+    found = check.get("power")
+    if not found or not found["planted"]:
+        return "not measured" if found else "-"
+    return f"{found['caught']}/{found['planted']}"
+
+
+def inputs_table(inputs: Mapping[str, Any]) -> Table:
+    """How the parity inputs were drawn, and whether each output carried information."""
+    rows = [("source", str(inputs.get("source", "synthetic"))),
+            ("rows", ", ".join(inputs.get("rows", ())) or "-"),
+            ("how", str(inputs.get("note", "")))]
+    for name, found in sorted((inputs.get("information") or {}).items()):
+        logits = found.get("logits_informative")
+        rows.append((f"output {name}", ("informative" if found["informative"] else
+                                        f"not informative: {found['reason']}") + (
+            "" if logits is None else f"; logits {'informative' if logits else 'constant'}")))
+    return Table("Parity inputs", ("what", "value"), tuple(rows))
+
+
+def power_table(checks: Sequence[Mapping[str, Any]]) -> Table:
+    """Every planted defect and whether the check caught it; why a check has none."""
+    rows = tuple((c["runtime"], short(c["artifact"]), d["defect"], figure(d["caught"]),
+                  figure(d.get("max_abs")))
+                 for c in checks for d in (c.get("power") or {}).get("defects", ()))
+    marks = tuple("passed" if row[3] == "yes" else "failed" for row in rows)
+    unmeasured = tuple((c["runtime"], short(c["artifact"]), c["power"]["note"], "-", "-")
+                       for c in checks if (c.get("power") or {}).get("note"))
+    rows, marks = rows + unmeasured, marks + ("",) * len(unmeasured)
+    return Table("Detection power (planted defects)", ("runtime", "artifact", "defect",
+                                                        "caught", "max abs"), rows, marks)
+
+
+def layer_tables(layers: Mapping[str, Any]) -> list[Table]:
+    """Per artifact, every layer's error against the reference (--per-layer)."""
+    return [Table(f"Per-layer parity of {short(path)} ({found.get('note', '')})",
+                  ("layer", "class", "tensor", "max abs", "max rel", "within"),
+                  tuple((r["layer"], r["class_name"], r["tensor"], figure(r["max_abs"]),
+                         figure(r["max_rel"]), figure(r["within"]))
+                        for r in found.get("layers", ())),
+                  tuple("passed" if r["within"] else "failed" for r in found.get("layers", ())))
+            for path, found in layers.items()]
 
 
 def note(check: Mapping[str, Any]) -> str:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from converter.artifacts import Tolerance
 from converter.cli import main
-from converter.verify import tolerances
+from converter.parity import tolerances
 from tests.conftest import ROOT, sample
 
 pytestmark = pytest.mark.tf

@@ -87,7 +87,7 @@ def test_numpy_reference_agrees_with_keras(converted, name: str) -> None:
 def test_dynamic_length_model_is_checked_at_several_lengths(converted) -> None:
     result, _ = converted["tcn.keras"]
     cases = result.report["inputs"]["cases"]
-    assert [c["series"] for c in cases] == [[2, 32, 3], [2, 97, 3]]
+    assert [c["series"] for c in cases] == [[4, 32, 3], [4, 97, 3]]
     assert result.artifacts[0].op_counts.get("CONV_2D") == 5
 
 
@@ -165,3 +165,24 @@ def test_channels_first_converts_from_both_libraries(converted) -> None:
     keras3 = converted["channels_first.keras"][0].provenance.keras_version
     assert keras3.startswith("3.") and converted["channels_first.h5"][0].provenance.keras_version \
         .startswith("2.")
+
+
+@pytest.mark.parametrize("name", SUPPORTED_FILES)
+def test_every_check_is_informative_and_catches_its_planted_defects(converted, name: str) -> None:
+    result, _ = converted[name]
+    inputs = result.report["inputs"]
+    assert inputs["source"] == "synthetic" and inputs["rows"] and inputs["note"]
+    assert all(found["informative"] or found["logits_informative"]
+               for found in inputs["information"].values()), inputs["information"]
+    assert [c for c in result.parity if c.status == "inconclusive"] == []
+    powered = [c for c in result.parity if c.power]
+    # By default the optimised CPU runtimes run the copies: XNNPACK, builtin, ORT both ways;
+    # on models this small four copies cost a fraction of the check's own start-up.
+    assert sorted({c.runtime for c in powered}) == ["ort-cpu", "ort-cpu-noopt",
+                                                    "tflite-builtin", "tflite-xnnpack"]
+    assert all(c.power["planted"] >= 3 for c in powered), [c.power for c in powered]
+    missed = [(c.runtime, c.artifact, d["defect"], d["max_abs"])
+              for c in powered for d in c.power["defects"] if not d["caught"]]
+    assert missed == []
+    assert {d["kind"] for c in powered for d in c.power["defects"]} >= {
+        "layer", "middle channel", "last channel"}

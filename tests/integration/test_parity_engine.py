@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from converter.cli import main
 from converter.options import ConvertOptions
 from tests.conftest import sample
-from tests.verify.plant import DEFECTS, plant_onnx, plant_tflite
+from tests.parity.plant import DEFECTS, plant_onnx, plant_tflite
 
 pytestmark = pytest.mark.tf
 
@@ -110,7 +110,7 @@ def test_static_delegate_checks_in_the_report(converted) -> None:
 
 
 def vulkan_reason() -> str:
-    from converter.verify.runtimes.litert_gpu import vulkan_missing
+    from converter.parity.runtimes.litert_gpu import vulkan_missing
 
     return vulkan_missing()
 

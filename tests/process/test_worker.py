@@ -28,9 +28,9 @@ def test_a_task_module_answers_in_a_fresh_interpreter(tmp_path: Path) -> None:
     request = {"runtime": "numpy", "target": str(save_graph(graph, tmp_path / "g.json")),
                "loader": "numpy", "inputs": str(tmp_path / "in.npz"), "cases": 1,
                "outputs": str(tmp_path / "out.npz"), "input_names": ["x"], "feed_names": ["x"]}
-    outcome = run_task("converter.verify.worker", request, tmp_path, 60)
+    outcome = run_task("converter.parity.worker", request, tmp_path, 60)
     assert outcome.status == "ok", outcome
-    assert outcome.answer == {"facts": {}}
+    assert outcome.answer == {"facts": {}, "power_note": ""}
     with np.load(tmp_path / "out.npz") as out:
         assert out["0/0"].tolist() == [[2.0, 2.0]]
 
@@ -59,7 +59,7 @@ def test_an_exception_names_its_file_and_line_and_whether_it_is_converters() -> 
 
     outcome = run_forked(ours, 30)
     assert outcome.status == "raised" and outcome.bug is True
-    assert outcome.where.startswith("traits.py:")
+    assert outcome.where.startswith("converter/layers/traits.py:")
     library = run_forked(lambda: {"x": int("nope")}, 30)
     assert library.status == "raised" and library.bug is False
 
@@ -84,7 +84,7 @@ def test_the_childs_stderr_is_kept(tmp_path: Path, monkeypatch) -> None:
         return real([sys.executable, "-c", code], **kwargs)
 
     monkeypatch.setattr(worker.subprocess, "Popen", noisy)
-    outcome = run_task("converter.verify.worker", {}, tmp_path, 60)
+    outcome = run_task("converter.parity.worker", {}, tmp_path, 60)
     # 300 kB of stderr (more than a pipe holds) is read while the child runs: no deadlock.
     assert outcome.status == "crashed" and outcome.reason == "exit status 3: last words"
     assert len(outcome.stderr) > 300000

@@ -1,8 +1,9 @@
 """The HTML report in a real browser (headless Chromium), at a phone's width.
 
 A probe page holds the report in a 390 px wide frame and measures it with the browser's own
-layout: the verdict is the first thing on the page, nothing scrolls sideways, both charts
-are drawn and fit the screen. scripts/test.sh installs Debian's chromium when run as root.
+layout: the verdict is the first thing on the page, nothing scrolls sideways, every chart
+(errors, op counts, each file's error through depth) is drawn and fits the screen.
+scripts/test.sh installs Debian's chromium when run as root.
 """
 
 from __future__ import annotations
@@ -67,15 +68,18 @@ def test_the_verdict_comes_first_and_the_page_fits_a_phone(tmp_path: Path,
     assert seen["scripts"] == 0
 
 
-def test_both_charts_are_drawn_within_the_screen(tmp_path: Path,
+def test_every_chart_is_drawn_within_the_screen(tmp_path: Path,
                                                  failing: dict[str, Any]) -> None:
     seen = probe(tmp_path, failing)
-    assert len(seen["charts"]) == 2
+    depth = [found["layers"] for found in failing["per_layer"].values() if found["layers"]]
+    assert depth and len(seen["charts"]) == 2 + len(depth)  # + error through depth per file
     assert all(0 < width <= seen["viewport"] for width in seen["charts"])
     measured = sum(c["max_abs"] is not None for c in failing["parity"])
     artifacts = len(failing["artifacts"])
     onnx_before = sum(bool(a["op_counts_before"]) for a in failing["artifacts"])
-    assert seen["bars"] == measured + artifacts + onnx_before  # error bars; ops after/before
+    layers = sum(x["max_abs"] is not None for found in depth for x in found)
+    # Error bars; ops after/before; one bar per layer through depth.
+    assert seen["bars"] == measured + artifacts + onnx_before + layers
 
 
 def test_a_phone_screenshot_is_rendered(tmp_path: Path, passing: dict[str, Any]) -> None:

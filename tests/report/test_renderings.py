@@ -42,7 +42,8 @@ def test_html_is_self_contained_and_verdict_first(failing: dict[str, Any]) -> No
     assert 'name="viewport"' in page  # sized for phones
     body = page[page.index("<body>"):]
     assert body.index("NOT PASSED (exit 1)") < body.index("<table")
-    assert page.count("<svg") == 2  # error per runtime and precision; op counts
+    # error per runtime and precision; op counts; error through depth per file (--per-layer)
+    assert page.count("<svg") == 2 + len(failing["per_layer"]) == 5
     for fact in ("tflite-xnnpack", "kim_cnn.fp16.tflite", "0.0421", "crashed: SIGSEGV",
                  "first diverging layer conv1d_1 (Conv1D)", "Delegate coverage", "Provenance",
                  "sample_models/files/kim_cnn.keras"):
@@ -95,3 +96,43 @@ def test_junit_has_a_testcase_per_check_with_the_numbers(batch: dict[str, Any]) 
     assert refused.get("type") == "exit 3" and "--allow-lambda" in refused.get("message")
     assert root.get("tests") == "23" and root.get("failures") == "1"
     assert root.get("errors") == "2" and root.get("skipped") == "1"
+
+
+@pytest.mark.parametrize("allowed", [False, True], ids=["failing", "allowed"])
+def test_an_inconclusive_check_is_shown_in_every_rendering(passing: dict[str, Any],
+                                                           allowed: bool) -> None:
+    check = next(c for c in passing["parity"] if c["runtime"] == "ort-cpu")
+    check.update(status="inconclusive", reason="classes: the reference carries no information "
+                                               "(a saturated softmax)")
+    passing.update(passed=allowed, exit_code=0 if allowed else 1)
+    junit = ET.fromstring(render(passing, "junit"))
+    case = next(c for c in junit.iter("testcase") if c.get("name") == "ort-cpu x kim_cnn.onnx")
+    if allowed:
+        assert case.find("skipped").get("message").startswith("inconclusive: classes")
+    else:
+        assert case.find("failure").get("type") == "inconclusive"
+    for form in ("html", "md"):
+        page = render(passing, form)
+        assert "inconclusive" in page and "a saturated softmax" in page
+    verdict = "PASSED: 10 parity checks passed, 1 inconclusive (allowed)" if allowed else \
+        "NOT PASSED (exit 1): 1 of 11 checks did not pass: ort-cpu on kim_cnn.onnx (inconclusive)"
+    assert verdict in render(passing, "md")
+
+
+def test_power_and_per_layer_parity_are_rendered(passing: dict[str, Any]) -> None:
+    page = render(passing, "html")
+    assert "Detection power (planted defects)" in page and "4/4" in page
+    assert "Error through depth: kim_cnn.onnx" in page
+    assert "Per-layer parity of kim_cnn.onnx" in page
+    assert "logits max abs" in render(passing, "md")
+
+
+def test_power_the_check_could_not_afford_is_said_not_hidden(passing: dict[str, Any]) -> None:
+    check = next(c for c in passing["parity"] if c["runtime"] == "ort-cpu")
+    note = ("not measured by default: its 4 planted copies would take ~9.1 s, more than the "
+            "check itself (2.3 s); --power full measures it")
+    check["power"] = {"planted": 0, "caught": 0, "defects": [], "smallest_caught": None,
+                      "note": note}
+    for form in ("html", "md"):
+        page = render(passing, form)
+        assert "not measured" in page and "--power full measures it" in page

@@ -12,7 +12,7 @@ import importlib.util
 from dataclasses import dataclass
 
 from converter.errors import UsageError
-from converter.verify.runtimes.base import Runtime
+from converter.parity.runtimes.base import Runtime
 
 REFERENCE = "keras"
 
@@ -26,7 +26,7 @@ class Entry:
     needs: str
 
 
-PACKAGE = "converter.verify.runtimes"
+PACKAGE = "converter.parity.runtimes"
 REGISTRY: dict[str, Entry] = {
     "keras": Entry(f"{PACKAGE}.keras_source", "KerasSource", "keras"),
     "keras-normalized": Entry(f"{PACKAGE}.keras_normalized", "KerasNormalized", "keras"),

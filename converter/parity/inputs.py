@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -10,33 +12,53 @@ from converter.artifacts import InputSpec, ModelGraph
 from converter.errors import UsageError
 from converter.graph.interface import input_specs, shortest_length
 from converter.options import ConvertOptions
+from converter.parity.search import DEFAULT, Distribution, choose, feed_row, search_rng
 
 Case = dict[str, np.ndarray]
 
 
-def parity_cases(graph: ModelGraph, options: ConvertOptions) -> list[Case]:
-    """The user's --inputs, or synthetic cases at lengths past the graph's shortest one."""
+@dataclass(frozen=True)
+class Drawn:
+    """The parity cases and, for the report, how they were drawn."""
+
+    cases: list[Case]
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def parity_cases(graph: ModelGraph, options: ConvertOptions) -> Drawn:
+    """The user's --inputs as given, or synthetic cases that exercise the model.
+
+    Synthetic cases are drawn at lengths past the graph's shortest one, each row from the
+    distribution `search.choose` picked on the NumPy reference.
+    """
     specs = input_specs(graph)
     if options.inputs:
-        return load_cases(options.inputs, specs)
+        return Drawn(load_cases(options.inputs, specs),
+                     {"source": f"--inputs {options.inputs}", "note": "used as given"})
     lengths = tuple(shortest_length(graph) + n for n in options.lengths)
-    return synthetic_cases(specs, options.seed, options.batch_size, lengths)
+    choice = choose(graph, specs, options.seed, options.batch_size, lengths[0])
+    cases = synthetic_cases(specs, options.seed, options.batch_size, lengths, choice.rows,
+                            choice.searched)
+    return Drawn(cases, {"source": "synthetic", **choice.record()})
 
 
 def calibration_cases(graph: ModelGraph, options: ConvertOptions) -> list[Case]:
     """What full int8 calibrates on: --calibration, else the parity inputs."""
     if options.calibration:
         return load_cases(options.calibration, input_specs(graph), "--calibration")
-    return parity_cases(graph, options)
+    return parity_cases(graph, options).cases
 
 
 def synthetic_cases(
-    specs: tuple[InputSpec, ...], seed: int, batch: int, lengths: tuple[int, ...]
+    specs: tuple[InputSpec, ...], seed: int, batch: int, lengths: tuple[int, ...],
+    rows: tuple[Distribution, ...] = (), searched: tuple[tuple[int, int] | None, ...] = (),
 ) -> list[Case]:
     """One case per sequence length when any axis is dynamic, else one case.
 
-    Floats are uniform in [-2, 2], wide enough to reach the saturating parts of tanh and
-    sigmoid and both sides of ReLU; Embedding inputs get valid token ids.
+    Each row's floats come from its distribution in `rows` (by default uniform in [-2, 2],
+    wide enough to reach the saturating parts of tanh and sigmoid and both sides of ReLU);
+    Embedding inputs get valid token ids. In the first case, at the length the search ran,
+    a row with a `searched` entry is that search row again.
     """
     dynamic = any(d is None for s in specs for d in s.shape[1:])
     cases = []
@@ -45,15 +67,22 @@ def synthetic_cases(
         case: Case = {}
         for spec in specs:
             shape = (spec.shape[0] or batch, *(length if d is None else d for d in spec.shape[1:]))
-            if spec.int_range is not None:
-                low, high = spec.int_range
-                case[spec.name] = rng.integers(low, high, shape).astype(spec.dtype)
-            elif spec.dtype.startswith(("int", "uint")):
-                case[spec.name] = rng.integers(0, 10, shape).astype(spec.dtype)
+            if all(row == DEFAULT for row in rows):  # one draw for the whole case
+                case[spec.name] = feed_row(spec, DEFAULT, rng, shape)
             else:
-                case[spec.name] = rng.uniform(-2.0, 2.0, shape).astype(spec.dtype)
+                again = searched if case_index == 0 else ()
+                case[spec.name] = np.stack([feed_row(
+                    spec, rows[r % len(rows)], row_rng(seed, again, r, rng), shape[1:])
+                    for r in range(shape[0])])
         cases.append(case)
     return cases
+
+
+def row_rng(seed: int, searched: tuple[tuple[int, int] | None, ...], row: int,
+            rng: np.random.Generator) -> np.random.Generator:
+    """The search row's own generator where `row` repeats one, else the case's."""
+    key = searched[row] if row < len(searched) else None
+    return rng if key is None else search_rng(seed, key)
 
 
 def load_cases(path: Path, specs: tuple[InputSpec, ...], flag: str = "--inputs") -> list[Case]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -16,13 +17,21 @@ RunStatus = Literal["ok", "crashed", "timeout", "skipped"]
 
 @dataclass(frozen=True)
 class WorkerOutcome:
-    """status: "ok", "crashed", "timeout" or "skipped"; outputs[case][output] when "ok"."""
+    """status: "ok", "crashed", "timeout" or "skipped"; outputs[case][output] when "ok".
+
+    `logits[case][k]` are the reference's logits (graph.logits order) where it computed
+    them; `copies[k][case][output]` the outputs of planted-defect copy k, or `power_note`
+    why the copies were not run.
+    """
 
     status: RunStatus
     reason: str = ""
     seconds: float = 0.0
     outputs: list[list[np.ndarray]] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
+    logits: list[list[np.ndarray]] = field(default_factory=list)
+    copies: list[list[list[np.ndarray]]] = field(default_factory=list)
+    power_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,9 @@ class WorkerJob:
     custom_objects: tuple[str, ...] = ()
     allow_lambda: bool = False
     feed_names: tuple[str, ...] = ()
+    copies: tuple[str, ...] = ()
+    logits: tuple[str, str, int] | None = None  # (runtime, logits graph, first logits output)
+    budgeted: bool = False  # copies only where they cost less than the check (--power auto)
 
 
 def run_worker(job: WorkerJob, workdir: Path, timeout_s: float) -> WorkerOutcome:
@@ -48,15 +60,31 @@ def run_worker(job: WorkerJob, workdir: Path, timeout_s: float) -> WorkerOutcome
                "inputs": str(job.inputs), "outputs": str(outputs), "cases": job.cases,
                "input_names": list(job.input_names), "custom_objects": list(job.custom_objects),
                "allow_lambda": job.allow_lambda,
-               "feed_names": list(job.feed_names or job.input_names)}
-    outcome = run_task("converter.verify.worker", request, workdir, timeout_s,
+               "feed_names": list(job.feed_names or job.input_names),
+               "copies": list(job.copies), "logits": job.logits,
+               "budgeted": job.budgeted, "started": time.time()}
+    outcome = run_task("converter.parity.worker", request, workdir, timeout_s,
                        env={"PYTHONFAULTHANDLER": "0"})
     if outcome.status != "ok":
         return not_run(outcome)
     with np.load(outputs, allow_pickle=False) as data:
-        count = 1 + max(int(key.split("/")[1]) for key in data.files) if data.files else 0
-        values = [[data[f"{c}/{i}"] for i in range(count)] for c in range(job.cases)]
-    return WorkerOutcome("ok", "", outcome.seconds, values, dict(outcome.answer["facts"]))
+        arrays = {key: data[key] for key in data.files}
+    note = str(outcome.answer.get("power_note") or "")
+    copies = [] if note else [series(arrays, f"copy{k}/", job.cases)
+                              for k in range(len(job.copies))]
+    return WorkerOutcome("ok", "", outcome.seconds, series(arrays, "", job.cases),
+                         dict(outcome.answer["facts"]), series(arrays, "logits/", job.cases),
+                         copies, note)
+
+
+def series(arrays: dict[str, np.ndarray], prefix: str, cases: int) -> list[list[np.ndarray]]:
+    """Arrays saved as "<prefix><case>/<index>", as [case][index]."""
+    keys = [k[len(prefix):] for k in arrays if k.startswith(prefix) and k[len(prefix):][:1]
+            .isdigit()]
+    count = 1 + max(int(key.split("/")[1]) for key in keys) if keys else 0
+    if not count:
+        return []
+    return [[arrays[f"{prefix}{c}/{i}"] for i in range(count)] for c in range(cases)]
 
 
 def not_run(outcome: Outcome) -> WorkerOutcome:

@@ -53,7 +53,7 @@ def tflite_names(path: Path) -> tuple[list[str], list[str]]:
     """Signature input names, and output names in the order the TFLite runtimes return them."""
     from ai_edge_litert.interpreter import Interpreter
 
-    from converter.verify.runtimes.tflite_interpreter import output_number
+    from converter.parity.runtimes.tflite_interpreter import output_number
 
     signatures = Interpreter(model_path=str(path)).get_signature_list()
     if not signatures:

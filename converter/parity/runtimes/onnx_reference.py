@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from converter.errors import NotApplicable
-from converter.verify.runtimes.base import Accepts, Defaults, check_feeds
+from converter.parity.runtimes.base import Accepts, Defaults, check_feeds
 
 # Ops whose onnx 1.23 reference implementation gives wrongly shaped results on valid models.
 UNRELIABLE = {"Loop", "Scan"}

@@ -9,8 +9,8 @@ import pytest
 
 from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
 from converter.errors import UsageError
-from converter.verify.external import align
-from converter.verify.localize import aligned, mentioned, owners, scopes
+from converter.parity.external import align
+from converter.parity.localize import aligned, mentioned, owners, scopes
 
 GRAPH = ModelGraph(
     tuple(Layer(n, "Conv1D", {}, (LayerCall((TensorRef(p),)),)) for p, n in

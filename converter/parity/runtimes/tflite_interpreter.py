@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from converter.verify.runtimes.base import Accepts, Defaults, check_feeds
+from converter.parity.runtimes.base import Accepts, Defaults, check_feeds
 
 
 def output_number(name: str) -> tuple[int, str]:

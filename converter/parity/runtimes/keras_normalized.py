@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from converter.verify.runtimes.base import Accepts, check_feeds
-from converter.verify.runtimes.keras_source import KerasSource, call_model
+from converter.parity.runtimes.base import Accepts, check_feeds
+from converter.parity.runtimes.keras_source import KerasSource, call_model
 
 
 class KerasNormalized(KerasSource):

@@ -8,7 +8,7 @@ import numpy as np
 
 from converter.artifacts import ModelGraph
 from converter.graph.interface import input_specs
-from converter.verify.runtimes.base import Accepts, Defaults, check_feeds
+from converter.parity.runtimes.base import Accepts, Defaults, check_feeds
 
 
 class NumpyReference(Defaults):

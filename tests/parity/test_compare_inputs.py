@@ -10,11 +10,11 @@ import pytest
 from converter.api import exit_code
 from converter.artifacts import Artifact, InputSpec, Tolerance
 from converter.errors import UsageError
-from converter.verify import judge
-from converter.verify.compare import compare_output
-from converter.verify.inputs import load_cases, synthetic_cases
-from converter.verify.runner import WorkerOutcome
-from converter.verify.tolerances import TOLERANCES, tolerance_for
+from converter.parity.judge import expected_from, judge
+from converter.parity.compare import compare_output
+from converter.parity.inputs import load_cases, synthetic_cases
+from converter.parity.runner import WorkerOutcome
+from converter.parity.tolerances import TOLERANCES, tolerance_for
 
 TOL = Tolerance(1e-4, 1e-4, "test")
 
@@ -94,22 +94,27 @@ def artifact() -> Artifact:
     return Artifact("m.onnx", "onnx", "fp32", 1, "0" * 64, {}, ("x",), ("b", "a"))
 
 
+def judged(outcome: WorkerOutcome, reference: WorkerOutcome):
+    """The ort-cpu check of an outcome against a reference with outputs a, b."""
+    expected = expected_from(reference, ("a", "b"), {})
+    return judge("ort-cpu", artifact(), outcome, reference, expected, {}, "keras")
+
+
 def test_judge_matches_outputs_by_name_not_position() -> None:
-    ref = WorkerOutcome("ok", outputs=[[np.ones(3), np.zeros(2)]])  # graph order a, b
-    out = WorkerOutcome("ok", outputs=[[np.zeros(2), np.ones(3)]])  # artifact order b, a
-    check = judge("ort-cpu", artifact(), out, ref, ("a", "b"))
+    ref = WorkerOutcome("ok", outputs=[[np.arange(3.0), np.arange(2.0)]])  # graph order a, b
+    out = WorkerOutcome("ok", outputs=[[np.arange(2.0), np.arange(3.0)]])  # artifact: b, a
+    check = judged(out, ref)
     assert check.status == "passed" and check.max_abs == 0.0
-    swapped = WorkerOutcome("ok", outputs=[[np.ones(3), np.zeros(2)]])
-    assert judge("ort-cpu", artifact(), swapped, ref, ("a", "b")).status == "failed"
+    swapped = WorkerOutcome("ok", outputs=[[np.arange(3.0), np.arange(2.0)]])
+    assert judged(swapped, ref).status == "failed"
 
 
 def test_judge_reports_crash_and_missing_reference() -> None:
     ref = WorkerOutcome("ok", outputs=[[np.ones(3), np.zeros(2)]])
-    crashed = judge("ort-cpu", artifact(), WorkerOutcome("crashed", "crashed: SIGSEGV"), ref,
-                    ("a", "b"))
+    crashed = judged(WorkerOutcome("crashed", "crashed: SIGSEGV"), ref)
     assert crashed.status == "crashed" and crashed.reason == "crashed: SIGSEGV"
     out = WorkerOutcome("ok", outputs=[[np.zeros(2), np.ones(3)]])
-    no_ref = judge("ort-cpu", artifact(), out, WorkerOutcome("crashed", "boom"), ("a", "b"))
+    no_ref = judged(out, WorkerOutcome("crashed", "boom"))
     assert no_ref.status == "skipped" and "reference (keras) did not run: boom" in no_ref.reason
 
 
@@ -123,10 +128,16 @@ def test_judge_reports_crash_and_missing_reference() -> None:
         (["passed", "skipped"], "ok", 4),
         (["skipped"], "crashed", 1),
         (["skipped"], "skipped", 4),
+        (["passed", "inconclusive"], "ok", 1),
     ],
 )
 def test_exit_code_is_zero_only_when_everything_passed(statuses, reference, code) -> None:
     assert exit_code(statuses, reference) == code
+
+
+def test_an_inconclusive_check_passes_only_when_allowed() -> None:
+    assert exit_code(["passed", "inconclusive"], "ok", allow_inconclusive=True) == 0
+    assert exit_code(["inconclusive", "failed"], "ok", allow_inconclusive=True) == 1
 
 
 def test_every_tolerance_is_justified_and_lookups_name_known_pairs() -> None:

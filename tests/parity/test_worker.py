@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import converter.process.worker as worker
-from converter.verify.runner import WorkerJob, run_worker
+from converter.parity.runner import WorkerJob, run_worker
 
 
 def job(tmp: Path, runtime: str, target: Path) -> WorkerJob:
@@ -48,3 +48,20 @@ def test_hanging_worker_times_out(tmp_path: Path, monkeypatch) -> None:
     instead_of_the_worker(monkeypatch, "import time; time.sleep(30)")
     outcome = run_worker(job(tmp_path, "ort-cpu", tmp_path / "m.onnx"), tmp_path, 1)
     assert (outcome.status, outcome.reason) == ("timeout", "no result within 1 s")
+
+
+@pytest.mark.parametrize(("budgeted", "check", "own", "runs"), [
+    (False, 0.0, 100.0, True),   # --power full: always
+    (True, 10.0, 1.0, True),     # 4 copies x 1 s <= the check's 10 s
+    (True, 10.0, 3.0, False),    # 4 copies x 3 s > 10 s
+])
+def test_planted_copies_run_by_default_only_where_they_cost_less_than_the_check(
+        budgeted: bool, check: float, own: float, runs: bool) -> None:
+    from converter.parity.worker import power_cost
+
+    note = power_cost(4, budgeted, check, own)
+    assert (note == "") is runs
+    if not runs:
+        assert note.startswith("not measured by default: its 4 planted copies would take ~12")
+        assert note.endswith("more than the check itself (10 s); --power full measures it")
+    assert power_cost(0, budgeted, check, own) == ""

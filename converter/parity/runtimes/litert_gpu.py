@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from converter.verify.runtimes.base import Accepts, Defaults, check_feeds
+from converter.parity.runtimes.base import Accepts, Defaults, check_feeds
 
 ICD_GLOBS = ("/usr/share/vulkan/icd.d/*.json", "/etc/vulkan/icd.d/*.json")
 VULKAN_HINT = ("no Vulkan driver found: run scripts/setup.sh as root on Debian bookworm (it "
@@ -85,7 +85,7 @@ class LitertGpuFp16(Defaults):
         """Read the model and its signature; it is compiled in `run`, once per input shape."""
         from ai_edge_litert.interpreter import Interpreter
 
-        from converter.verify.runtimes.tflite_interpreter import output_number
+        from converter.parity.runtimes.tflite_interpreter import output_number
 
         with open(path, "rb") as handle:
             self.data = handle.read()

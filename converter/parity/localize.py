@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from converter.artifacts import ModelGraph, Tolerance
+from converter.artifacts import Layer, ModelGraph, Tolerance
 
 
 @dataclass(frozen=True)
@@ -61,21 +61,31 @@ def tflite_tensors(path: Path, feeds: Mapping[str, np.ndarray]) -> dict[str, np.
 def onnx_tensors(path: Path, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every node output of one run of an .onnx file, by name."""
     import onnx
-    import onnxruntime as ort
 
     model = onnx.load(str(path))
+    names = [name for node in model.graph.node for name in node.output if name]
+    session = reading_session(model, names)
+    outputs = [o.name for o in session.get_outputs()]
+    return dict(zip(outputs, session.run(outputs, dict(feeds)), strict=True))
+
+
+def reading_session(model: Any, names: list[str]) -> Any:
+    """An onnxruntime session of `model` without optimisations, `names` made outputs too.
+
+    Unoptimised, every value is computed as the file writes it (no fusion hides one).
+    """
+    import onnx
+    import onnxruntime as ort
+
     known = {o.name for o in model.graph.output}
-    for node in model.graph.node:
-        for name in node.output:
-            if name and name not in known:
-                model.graph.output.append(onnx.ValueInfoProto(name=name))
+    for name in dict.fromkeys(names):
+        if name not in known:
+            model.graph.output.append(onnx.ValueInfoProto(name=name))
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.log_severity_level = 3
-    session = ort.InferenceSession(model.SerializeToString(), options,
-                                   providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
-    return dict(zip(names, session.run(names, dict(feeds)), strict=True))
+    return ort.InferenceSession(model.SerializeToString(), options,
+                                providers=["CPUExecutionProvider"])
 
 
 def scopes(name: str) -> set[str]:
@@ -83,12 +93,29 @@ def scopes(name: str) -> set[str]:
     return {part for alias in name.split(";") for part in re.split(r"[/:]", alias)}
 
 
+def scope_layer(part: str, layers: Collection[str]) -> str | None:
+    """The layer a name-scope component stands for, if any.
+
+    TensorFlow makes each traced layer's scope unique with a `_<n>` suffix where the name is
+    taken (a Keras 3 model's `dense` becomes `dense_1`, its `dense_1` becomes `dense_1_2`):
+    the name less one such suffix first, then the name itself.
+    """
+    base = re.sub(r"_\d+$", "", part)
+    if base != part and base in layers:
+        return base
+    return part if part in layers else None
+
+
+def first_layer(name: str, layers: Collection[str]) -> str | None:
+    """The first layer a tensor name mentions, reading it left to right."""
+    return next((found for alias in name.split(";") for part in re.split(r"[/:]", alias)
+                 if (found := scope_layer(part, layers)) is not None), None)
+
+
 def mentioned(graph: ModelGraph, tensors: Mapping[str, np.ndarray]) -> dict[str, list[str]]:
     """The layers each tensor name mentions, in graph order (fused ops mention several)."""
     order = {x.name: i for i, x in enumerate(graph.layers)}
-    by_scope = {f"{x.name}_1": x.name for x in graph.layers}
-    by_scope.update({x.name: x.name for x in graph.layers if x.name not in by_scope})
-    found = {name: sorted({by_scope[s] for s in scopes(name) if s in by_scope},
+    found = {name: sorted({layer for s in scopes(name) if (layer := scope_layer(s, order))},
                           key=order.__getitem__) for name in tensors}
     return {name: layers for name, layers in found.items() if layers}
 
@@ -115,14 +142,38 @@ def aligned(value: np.ndarray, want: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def localize(
+@dataclass(frozen=True)
+class LayerError:
+    """One layer's output in an artifact against the reference's.
+
+    The tensor it was read from, its error, whether that is within tolerance, and the layers
+    fused into it.
+    """
+
+    layer: str
+    class_name: str
+    tensor: str
+    max_abs: float
+    max_rel: float
+    within: bool
+    fused_with: tuple[str, ...] = ()
+
+
+# Layers that only move values: a file may hold their output in another element order
+# (ONNX Flatten after a channels-first map whose Dense rows were reordered to match).
+MOVES_VALUES = ("Flatten", "Reshape", "Permute")
+
+
+def layer_errors(
     graph: ModelGraph, path: Path, fmt: str, feeds: Mapping[str, np.ndarray],
     artifact_feeds: Mapping[str, np.ndarray], tolerance: Tolerance,
-) -> Localization | None:
-    """The first layer whose artifact output is outside `tolerance`; None if none is found.
+) -> list[LayerError]:
+    """Every layer whose output the artifact holds, in graph order, with its error.
 
     A conv that converter folds a batch norm into (conv_batchnorm) holds either output: the
     conv's (other converters) or the batch norm's (converter's), and agrees if either does.
+    A diverging fused tensor is attributed to the earliest layer of the fusion not already
+    seen to agree: its first output is the first place the file lets us look.
     """
     from converter.export.graph_passes.conv_batchnorm import folded_pairs
     from converter.reference import layer_outputs
@@ -133,10 +184,13 @@ def localize(
     owned = owners(layers_of)
     folded = folded_pairs(graph)  # converter folds these batch norms into their convs
     passed: set[str] = set()
-    compared = 0
+    found: list[LayerError] = []
 
-    def within(got: np.ndarray, want: np.ndarray) -> bool:
-        return bool(np.all(np.abs(got - want) <= tolerance.atol + tolerance.rtol * np.abs(want)))
+    def within(got: np.ndarray, want: np.ndarray, moves: bool) -> bool:
+        def close(a: np.ndarray, b: np.ndarray) -> bool:
+            return bool(np.all(np.abs(a - b) <= tolerance.atol + tolerance.rtol * np.abs(b)))
+
+        return close(got, want) or (moves and close(np.sort(got, None), np.sort(want, None)))
 
     for layer in graph.layers:
         if layer.class_name == "InputLayer" or layer.name not in reference:
@@ -146,23 +200,39 @@ def localize(
         matches = [(n, v) for n, v in candidates if v is not None]
         if not matches:
             continue
-        compared += 1
         name, got = matches[-1]
         norm = folded.get(layer.name)
         wants = [want, *([reference[norm]] if norm in reference else [])]
-        if any(within(got, w) for w in wants):
+        if any(within(got, w, layer.class_name in MOVES_VALUES) for w in wants):
             passed.update(x for x in (layer.name, norm) if x)
+            found.append(error_of(graph.layer(layer.name), name, got, want, True, ()))
             continue
         want = min(wants, key=lambda w: float(np.abs(got - w).max()))
-        error = np.abs(got - want)
-        # A fused op's first output is the first place the file lets us look: the defect is
-        # in the earliest layer of the fusion not already seen to agree.
         group = list(dict.fromkeys([x for x in layers_of[name] if x not in passed]
                                    + ([norm] if norm else [])))
-        first = graph.layer(group[0])
-        rel = float((error / np.maximum(np.abs(want), 1e-12)).max())
-        return Localization(first.name, first.class_name, name, float(error.max()), rel,
-                            compared, tuple(group))
+        found.append(error_of(graph.layer(group[0]), name, got, want, False, tuple(group)))
+    return found
+
+
+def error_of(layer: Layer, tensor: str, got: np.ndarray, want: np.ndarray, within: bool,
+             group: tuple[str, ...]) -> LayerError:
+    """A layer's error record."""
+    error = np.abs(got - want)
+    rel = float((error / np.maximum(np.abs(want), 1e-12)).max(initial=0.0))
+    return LayerError(layer.name, layer.class_name, tensor, float(error.max(initial=0.0)), rel,
+                      within, group)
+
+
+def localize(
+    graph: ModelGraph, path: Path, fmt: str, feeds: Mapping[str, np.ndarray],
+    artifact_feeds: Mapping[str, np.ndarray], tolerance: Tolerance,
+) -> Localization | None:
+    """The first layer whose artifact output is outside `tolerance`; None if none is found."""
+    errors = layer_errors(graph, path, fmt, feeds, artifact_feeds, tolerance)
+    for compared, error in enumerate(errors, start=1):
+        if not error.within:
+            return Localization(error.layer, error.class_name, error.tensor, error.max_abs,
+                                error.max_rel, compared, error.fused_with)
     return None
 
 

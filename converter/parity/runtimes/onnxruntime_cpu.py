@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from converter.verify.runtimes.base import Accepts, Defaults, check_feeds
+from converter.parity.runtimes.base import Accepts, Defaults, check_feeds
 
 
 class OrtCpu(Defaults):

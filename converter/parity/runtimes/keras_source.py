@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from converter.verify.runtimes.base import Accepts, Defaults
+from converter.parity.runtimes.base import Accepts, Defaults
 
 
 class KerasSource(Defaults):
