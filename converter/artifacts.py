@@ -188,6 +188,7 @@ class Artifact:
     op_counts_before: Mapping[str, int] = field(default_factory=dict)
     graph_passes: Mapping[str, int] = field(default_factory=dict)
     lowerings: tuple[str, ...] = ()
+    io: Mapping[str, Any] = field(default_factory=dict)  # export.io_contract: name/shape/...
 
 
 @dataclass(frozen=True)

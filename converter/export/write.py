@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from converter.artifacts import Artifact, ModelGraph
+from converter.export.io_contract import file_io, onnx_contract, tflite_contract, with_layouts
 from converter.export.onnx import to_onnx
 from converter.export.onnx_graph import lowerings, optimize
 from converter.export.op_counts import onnx_op_counts, tflite_op_counts
@@ -37,29 +38,29 @@ def export(
     """
     specs, outputs = input_specs(graph), output_names(graph)
     names = tuple(s.name for s in specs)
-    # Both converters flatten the {name: tensor} outputs in sorted-key order.
-    ordered = tuple(sorted(outputs))
     artifacts = []
 
     def record(name: str, fmt: str, precision: str, data: bytes, counts: dict[str, int],
                before: dict[str, int] | None = None, passes: dict[str, int] | None = None) -> None:
         (stage / name).write_bytes(data)
         artifacts.append(Artifact(name, fmt, precision, len(data),
-                                  hashlib.sha256(data).hexdigest(), counts, names, ordered,
+                                  hashlib.sha256(data).hexdigest(), counts, names, outputs,
                                   op_counts_before=before or {}, graph_passes=passes or {},
-                                  lowerings=lowerings(passes or {})))
+                                  lowerings=lowerings(passes or {}),
+                                  io=with_layouts(file_io(data, fmt), graph)))
 
     if "tflite" in options.to:
         function = serving_function(models["tflite"], specs, outputs)
         for precision in options.precision:
-            data = to_tflite(function, models["tflite"], precision,
-                             samples(calibration or [], names))
+            data = tflite_contract(to_tflite(function, models["tflite"], precision,
+                                             samples(calibration or [], names)), names, outputs)
             record(tflite_name(stem, precision), "tflite", precision, data,
                    tflite_op_counts(data))
     if "onnx" in options.to:
         function = serving_function(models["onnx"], specs, outputs)
         stock = to_onnx(function, specs, options.opset)
         data, passes = optimize(stock, options.onnx_lowering)
+        data = onnx_contract(data, names, outputs)
         record(f"{stem}.onnx", "onnx", "fp32", data, onnx_op_counts(data),
                onnx_op_counts(stock), passes)
     return artifacts

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from converter.export.flatbuffer import packed, unpacked
 from converter.parity.editable import Weighted, WeightFile
 
 # opcode -> (weight input, output-channel axis of the weight, bias input)
@@ -30,9 +31,7 @@ class TfliteEditable(WeightFile):
     """A .tflite file opened for editing its weight buffers."""
 
     def __init__(self, path: Path) -> None:
-        from ai_edge_litert import schema_py_generated as schema
-
-        self.model = schema.ModelT.InitFromPackedBuf(bytearray(Path(path).read_bytes()), 0)
+        self.model = unpacked(Path(path).read_bytes())
         graph = self.model.subgraphs[0]
         self.tensors = graph.tensors
         producers = {t: op for op in graph.operators for t in op.outputs}
@@ -136,8 +135,4 @@ class TfliteEditable(WeightFile):
 
     def save(self, path: Path) -> None:
         """Write the edited flatbuffer."""
-        import flatbuffers
-
-        builder = flatbuffers.Builder(1024)
-        builder.Finish(self.model.Pack(builder), file_identifier=b"TFL3")
-        Path(path).write_bytes(bytes(builder.Output()))
+        Path(path).write_bytes(packed(self.model))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from converter.artifacts import Artifact, InputSpec
 from converter.errors import UsageError
+from converter.export.io_contract import file_io
 from converter.export.op_counts import onnx_op_counts, tflite_op_counts
 
 
@@ -53,13 +54,14 @@ def tflite_names(path: Path) -> tuple[list[str], list[str]]:
     """Signature input names, and output names in the order the TFLite runtimes return them."""
     from ai_edge_litert.interpreter import Interpreter
 
-    from converter.parity.runtimes.tflite_interpreter import output_number
+    from converter.parity.runtimes.tflite_interpreter import signature_outputs
 
-    signatures = Interpreter(model_path=str(path)).get_signature_list()
+    interpreter = Interpreter(model_path=str(path))
+    signatures = interpreter.get_signature_list()
     if not signatures:
         raise UsageError(f"{path}: has no signature; re-export it with a serving signature")
-    signature = signatures[next(iter(signatures))]
-    return list(signature["inputs"]), sorted(signature["outputs"], key=output_number)
+    key = next(iter(signatures))
+    return list(signatures[key]["inputs"]), signature_outputs(interpreter, key)
 
 
 def onnx_names(path: Path) -> tuple[list[str], list[str]]:
@@ -83,4 +85,5 @@ def describe_artifact(path: Path, specs: Sequence[InputSpec], outputs: Sequence[
     output_names = tuple(outputs[by_output.index(name)] for name in produced)
     counts = tflite_op_counts(data) if fmt == "tflite" else onnx_op_counts(data)
     return Artifact(str(path.absolute()), fmt, "fp32", len(data),
-                    hashlib.sha256(data).hexdigest(), counts, input_names, output_names)
+                    hashlib.sha256(data).hexdigest(), counts, input_names, output_names,
+                    io=file_io(data, fmt))

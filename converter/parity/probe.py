@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from converter.export.flatbuffer import packed, text, unpacked
 from converter.graph.serialize import save_arrays
 from converter.parity.defects import (
     CHANNEL,
@@ -35,8 +36,8 @@ from converter.parity.defects import (
     plant,
 )
 from converter.parity.localize import first_layer, reading_session
+from converter.parity.runtimes.tflite_interpreter import output_keys
 from converter.parity.worker import power_cost
-from converter.parity.runtimes.tflite_interpreter import output_number
 
 # Ops that only move, cut or dequantise values (taking the squash out commutes with them),
 # and the squashing ops.
@@ -139,15 +140,16 @@ def tflite_outputs(path: Path, squashed: list[str], cases: Cases,
                    names: list[str]) -> tuple[Values, list[str]]:
     """Every output for every case, the `squashed` ones without their squash where found.
 
-    `names` are the artifact's output names, in the order of its signature's outputs; the
-    second value lists the outputs whose squash was taken out.
+    `names` are the artifact's output names, in the order runtimes return them
+    (`output_keys`); the second value lists the outputs whose squash was taken out.
     """
-    from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.interpreter import Interpreter
 
-    model = schema.ModelT.InitFromPackedBuf(bytearray(path.read_bytes()), 0)
+    model = unpacked(path.read_bytes())
     mappings = {text(t.name): t for t in model.signatureDefs[0].outputs}
-    keys = dict(zip(sorted(mappings, key=output_number), names, strict=True))
+    order = output_keys({k: m.tensorIndex for k, m in mappings.items()},
+                        model.subgraphs[0].outputs)
+    keys = dict(zip(order, names, strict=True))
     removed = [name for key, name in keys.items()
                if name in squashed and unsquash_tflite(model, mappings[key].tensorIndex)]
     interpreter = Interpreter(model_content=packed(model))  # XNNPACK, as tflite-xnnpack runs
@@ -158,11 +160,6 @@ def tflite_outputs(path: Path, squashed: list[str], cases: Cases,
         values |= {(case, name): np.asarray(result[key], np.float32)
                    for key, name in keys.items()}
     return values, removed
-
-
-def text(name: str | bytes) -> str:
-    """A flatbuffer string as text."""
-    return name.decode() if isinstance(name, bytes) else name
 
 
 def unsquash_tflite(model: Any, output: int) -> bool:
@@ -188,15 +185,6 @@ def unsquash_tflite(model: Any, output: int) -> bool:
         if mapping.tensorIndex == squashed:
             mapping.tensorIndex = logits
     return True
-
-
-def packed(model: Any) -> bytes:
-    """A schema object model as a .tflite flatbuffer."""
-    import flatbuffers
-
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
 
 
 def onnx_outputs(path: Path, squashed: list[str], cases: Cases) -> tuple[Values, list[str]]:

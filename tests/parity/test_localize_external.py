@@ -55,3 +55,21 @@ def test_external_names_align_by_name_then_containment_then_position() -> None:
         "output_0", "output_1")
     with pytest.raises(UsageError, match=r"m.tflite: has 1 inputs \['x'\], the model has 2"):
         align(["x"], ["a", "b"], "input", path)
+
+
+def test_signature_outputs_follow_the_number_or_the_files_own_order() -> None:
+    from converter.parity.runtimes.tflite_interpreter import output_keys
+
+    # The stock converter's keys, by number (files from other tools).
+    assert output_keys({"output_1": 7, "output_0": 9, "output_10": 3, "output_2": 5},
+                       [3, 5, 7, 9]) == ["output_0", "output_1", "output_2", "output_10"]
+    # Keys that name the outputs (converter's files): the subgraph's output order.
+    assert output_keys({"apooled": 14, "zstep": 24}, [24, 14]) == ["zstep", "apooled"]
+
+
+def test_a_model_output_is_its_layers_though_its_name_reads_as_another_scope() -> None:
+    # Scope "conv1_1" is layer conv1 (TF's suffix); the output tensor named "conv1_1" (the
+    # I/O contract names outputs after their layers) is layer conv1_1's output.
+    tensors = {"conv1_1": np.zeros(1), "m/conv1_1/BiasAdd": np.zeros(1)}
+    layers = mentioned(GRAPH, tensors)
+    assert layers == {"conv1_1": ["conv1_1"], "m/conv1_1/BiasAdd": ["conv1"]}

@@ -31,9 +31,9 @@ def static_copy(data: bytes, shapes: dict[str, tuple[int, ...]]) -> bytes:
     compiles, so the shapes LiteRT's interpreter computes for these inputs are written into
     a copy (a dynamic file stores placeholder shapes, e.g. length 1, for its intermediates).
     """
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.interpreter import Interpreter
+
+    from converter.export.flatbuffer import packed, unpacked
 
     interpreter = Interpreter(model_content=data)
     runner_inputs = interpreter.get_signature_runner().get_input_details()
@@ -41,14 +41,12 @@ def static_copy(data: bytes, shapes: dict[str, tuple[int, ...]]) -> bytes:
         interpreter.resize_tensor_input(detail["index"], list(shapes[name]), strict=False)
     interpreter.allocate_tensors()
     computed = {d["index"]: d["shape"] for d in interpreter.get_tensor_details()}
-    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    model = unpacked(data)
     for index, tensor in enumerate(model.subgraphs[0].tensors):
         if index in computed and tensor.shapeSignature is not None:
             tensor.shape = np.array(computed[index], dtype=np.int32)
             tensor.shapeSignature = None
-    builder = flatbuffers.Builder(len(data) + 1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return packed(model)
 
 
 def vulkan_missing() -> str:
@@ -85,14 +83,15 @@ class LitertGpuFp16(Defaults):
         """Read the model and its signature; it is compiled in `run`, once per input shape."""
         from ai_edge_litert.interpreter import Interpreter
 
-        from converter.parity.runtimes.tflite_interpreter import output_number
+        from converter.parity.runtimes.tflite_interpreter import signature_outputs
 
         with open(path, "rb") as handle:
             self.data = handle.read()
-        signatures = Interpreter(model_content=self.data).get_signature_list()
+        interpreter = Interpreter(model_content=self.data)
+        signatures = interpreter.get_signature_list()
         self.key = next(iter(signatures))
         self.inputs = list(signatures[self.key]["inputs"])
-        self.outputs = sorted(signatures[self.key]["outputs"], key=output_number)
+        self.outputs = signature_outputs(interpreter, self.key)
 
     def compile(self, data: bytes) -> None:
         """Compile for GPU with CPU fallback; note whether all of it runs on the GPU."""

@@ -7,6 +7,7 @@ and the reference kernels are the spec's plainest implementation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,24 @@ def output_number(name: str) -> tuple[int, str]:
     """Sort key of `output_<n>` signature names by n (others after, by name)."""
     head, _, tail = name.rpartition("_")
     return (int(tail), "") if head == "output" and tail.isdigit() else (1 << 30, name)
+
+
+def output_keys(outputs: Mapping[str, int], order: Sequence[int]) -> list[str]:
+    """A signature's output keys (key -> tensor index) in the order a runtime returns them.
+
+    The stock converter's output_<n> keys (files from other tools) by n; keys that name the
+    outputs (converter's files, `export.io_contract`) in the subgraph's output order.
+    """
+    if all(output_number(key)[0] < 1 << 30 for key in outputs):
+        return sorted(outputs, key=output_number)
+    position = {int(tensor): i for i, tensor in enumerate(order)}
+    return sorted(outputs, key=lambda key: position.get(int(outputs[key]), len(position)))
+
+
+def signature_outputs(interpreter: Any, key: str) -> list[str]:
+    """The output keys of an interpreter's signature `key`, in the order runtimes return them."""
+    mapping = interpreter._get_full_signature_list()[key]["outputs"]
+    return output_keys(mapping, [d["index"] for d in interpreter.get_output_details()])
 
 
 class TfliteXnnpack(Defaults):
@@ -43,8 +62,7 @@ class TfliteXnnpack(Defaults):
         key = next(iter(signatures))
         self.runner = interpreter.get_signature_runner(key)
         self.inputs = list(signatures[key]["inputs"])
-        # Signature outputs are output_0..output_N, numbered in the artifact's output order.
-        self.outputs = sorted(signatures[key]["outputs"], key=output_number)
+        self.outputs = signature_outputs(interpreter, key)
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         """One invocation; outputs follow the signature order (the graph's)."""
