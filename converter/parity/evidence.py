@@ -10,8 +10,8 @@ power, localisation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -130,7 +130,7 @@ def localized(check: ParityCheck, artifact: Artifact, graph: ModelGraph, target:
     feeds = dict(zip(artifact.input_names, case.values(), strict=True))
     try:
         found = localize(graph, target, artifact.format, case, feeds, check.tolerance)
-        record = describe(found)
+        record = describe(found, logits_only(check))
     except Exception as exc:  # evidence on top of the verdict: its failure must not hide it
         record = describe(None, f"localisation failed: {type(exc).__name__}: {exc}"[:300])
     reason = check.reason
@@ -138,6 +138,17 @@ def localized(check: ParityCheck, artifact: Artifact, graph: ModelGraph, target:
         reason += (f"; first diverging layer: {record['layer']} ({record['class_name']}), "
                    f"max abs {record['max_abs']:.3g}")
     return replace(check, reason=reason, localization=record)
+
+
+def logits_only(check: ParityCheck) -> str:
+    """Where only logits failed, why no layer output diverges (else "")."""
+    outputs = [c for c in check.outputs if c.logits is not None and not c.logits.passed]
+    if not outputs or any(not c.passed for c in check.outputs):
+        return ""
+    names = ", ".join(c.name for c in outputs)
+    return (f"every layer output agrees on these inputs: the saturated softmax/sigmoid hides "
+            f"the difference; the logits of {names} differ, so the layer that computes them "
+            f"or one before it is wrong")
 
 
 def per_layer(artifact: Artifact, graph: ModelGraph, target: Path,

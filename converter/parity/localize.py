@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from converter.artifacts import Layer, ModelGraph, Tolerance
+from converter.graph.interface import output_names
 
 
 @dataclass(frozen=True)
@@ -113,10 +114,16 @@ def first_layer(name: str, layers: Collection[str]) -> str | None:
 
 
 def mentioned(graph: ModelGraph, tensors: Mapping[str, np.ndarray]) -> dict[str, list[str]]:
-    """The layers each tensor name mentions, in graph order (fused ops mention several)."""
+    """The layers each tensor name mentions, in graph order (fused ops mention several).
+
+    A model output is named after its layer (`export.io_contract`), not by a name scope.
+    """
     order = {x.name: i for i, x in enumerate(graph.layers)}
-    found = {name: sorted({layer for s in scopes(name) if (layer := scope_layer(s, order))},
-                          key=order.__getitem__) for name in tensors}
+    outputs = {name: [ref.layer] for name, ref in zip(output_names(graph), graph.outputs,
+                                                      strict=True)}
+    found = {name: outputs.get(name) or sorted(
+        {layer for s in scopes(name) if (layer := scope_layer(s, order))},
+        key=order.__getitem__) for name in tensors}
     return {name: layers for name, layers in found.items() if layers}
 
 
@@ -187,8 +194,12 @@ def layer_errors(
     found: list[LayerError] = []
 
     def within(got: np.ndarray, want: np.ndarray, moves: bool) -> bool:
+        # An intermediate tensor's float32 error grows with its range, as a quantised
+        # output's does: atol is taken per unit of the tensor's largest magnitude.
+        atol = tolerance.atol * max(1.0, float(np.abs(want).max(initial=0.0)))
+
         def close(a: np.ndarray, b: np.ndarray) -> bool:
-            return bool(np.all(np.abs(a - b) <= tolerance.atol + tolerance.rtol * np.abs(b)))
+            return bool(np.all(np.abs(a - b) <= atol + tolerance.rtol * np.abs(b)))
 
         return close(got, want) or (moves and close(np.sort(got, None), np.sort(want, None)))
 
@@ -200,9 +211,11 @@ def layer_errors(
         matches = [(n, v) for n, v in candidates if v is not None]
         if not matches:
             continue
-        name, got = matches[-1]
         norm = folded.get(layer.name)
         wants = [want, *([reference[norm]] if norm in reference else [])]
+        # The layer's tensors in the file (before and after a fused activation, a reordered
+        # Flatten): its output is the one closest to the reference's.
+        name, got = min(matches, key=lambda m: min(distance(m[1], w) for w in wants))
         if any(within(got, w, layer.class_name in MOVES_VALUES) for w in wants):
             passed.update(x for x in (layer.name, norm) if x)
             found.append(error_of(graph.layer(layer.name), name, got, want, True, ()))
@@ -212,6 +225,11 @@ def layer_errors(
                                    + ([norm] if norm else [])))
         found.append(error_of(graph.layer(group[0]), name, got, want, False, tuple(group)))
     return found
+
+
+def distance(got: np.ndarray, want: np.ndarray) -> float:
+    """The largest difference, NaN as infinitely far."""
+    return float(np.nan_to_num(np.abs(got - want).max(initial=0.0), nan=np.inf))
 
 
 def error_of(layer: Layer, tensor: str, got: np.ndarray, want: np.ndarray, within: bool,

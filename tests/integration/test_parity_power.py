@@ -56,6 +56,12 @@ def test_the_planted_logit_change_fails_verify_with_the_logits_named(planted, tm
                                            "ort-cpu", "--json", *inputs])
         assert result.exit_code == 1, result.output
         assert "dense_1 logits: max abs" in result.output
+        if not inputs:
+            # Localised to the layer it was planted in, not to an earlier layer whose large
+            # values carry float32 error (nor by the output's name to another layer's scope).
+            assert "first diverging layer: dense_1 (Dense)" in result.output
+        else:  # saturated: only the logits show it, and the localisation says so
+            assert "the logits of dense_1 differ" in result.output
 
 
 def test_saturated_outputs_are_reported_and_the_logits_carry_the_check(planted, tmp_path):
@@ -70,3 +76,16 @@ def test_saturated_outputs_are_reported_and_the_logits_carry_the_check(planted, 
     assert information["logits_informative"] is True
     assert result.passed and result.parity[0].outputs[0].logits is not None
     assert result.report["inputs"]["source"].startswith("--inputs")
+
+
+def test_per_layer_parity_agrees_on_the_good_file_and_names_the_planted_layer(planted) -> None:
+    from converter import ConvertOptions, verify
+
+    good, wrong = planted
+    options = ConvertOptions(runtimes=("ort-cpu",), per_layer=True, power="off")
+    for path, first in ((good, None), (wrong, "dense_1")):
+        result = verify(SYNTHECG, [path], options)
+        layers = result.report["per_layer"][str(path.absolute())]["layers"]
+        assert len(layers) >= 8, layers  # every weighted layer and most others found
+        diverging = [x["layer"] for x in layers if not x["within"]]
+        assert (diverging[0] if diverging else None) == first, layers
