@@ -90,6 +90,26 @@ def export_reshape(target: str) -> Any:
     return Reshape
 
 
+def export_upsampling(target: str) -> Any:
+    """UpSampling1D as a broadcast and a reshape to (-1, steps * size, channels).
+
+    Keras repeats along the length with the input's run-time shape (SHAPE, STRIDED_SLICE,
+    TILE in TFLite; Shape, Gather, Tile in ONNX) even where every size is known; at a static
+    length the only unknown is the batch, which the reshape's -1 takes.
+    """
+    import keras
+
+    class UpSampling1D(keras.layers.UpSampling1D):  # type: ignore[misc]
+        def call(self, inputs: Any) -> Any:
+            steps, channels = inputs.shape[1], inputs.shape[2]
+            if steps is None or channels is None:
+                return super().call(inputs)
+            spread = keras.ops.concatenate([keras.ops.expand_dims(inputs, 2)] * self.size, 2)
+            return keras.ops.reshape(spread, (-1, steps * self.size, channels))
+
+    return UpSampling1D
+
+
 def reshaped_length(config: Config, steps: int | None) -> int | None:
     """A Reshape's first target axis, when static."""
     target = list(config.get("target_shape") or ())
@@ -150,6 +170,7 @@ SPECS = (
     LayerSpec("Cropping1D", reference=cropping, keras1=kept("Cropping1D", "cropping"),
               length=known(lambda config, n: n - sum(crop_sides(config))),
               reach=lambda config: (sum(crop_sides(config)), 1)),
-    LayerSpec("UpSampling1D", reference=upsampling, keras1=kept("UpSampling1D", length="size"),
+    LayerSpec("UpSampling1D", reference=upsampling, export=export_upsampling,
+              keras1=kept("UpSampling1D", length="size"),
               length=known(lambda config, n: n * int(config.get("size", 2)))),
 )
