@@ -7,16 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from converter.layers import windows as sliding
 from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Shape, Weights
 from converter.layers.traits import as_list, border_mode, size_of
-from converter.layers.windows import (
-    channels_last,
-    pad_amounts,
-    window_length,
-    window_reach,
-    windowed_shape,
-    windows,
-)
 
 KERAS1_POOL = {"pool_length": "pool_size", "stride": "strides", "border_mode": "padding"}
 KERAS1_TRANSFORMS = {"pool_size": as_list, "strides": as_list, "padding": border_mode}
@@ -27,23 +20,24 @@ def pool(x: Array, config: Config, reduce: str) -> Array:
     size = size_of(config.get("pool_size", 2))
     strides = config.get("strides")
     stride = size if strides is None else size_of(strides)
-    left, right = pad_amounts(x.shape[1], size, stride, str(config.get("padding", "valid")))
+    padding = str(config.get("padding", "valid"))
+    left, right = sliding.pad_amounts(x.shape[1], size, stride, padding)
     fill = -np.inf if reduce == "max" else 0.0
     padded = np.pad(x, ((0, 0), (left, right), (0, 0)), constant_values=fill)
-    patches = windows(padded, size, stride, 1)
+    patches = sliding.windows(padded, size, stride, 1)
     if reduce == "max":
         return np.asarray(patches.max(axis=2))
     ones = np.pad(np.ones((1, x.shape[1], 1)), ((0, 0), (left, right), (0, 0)))
-    return np.asarray(patches.sum(axis=2) / windows(ones, size, stride, 1).sum(axis=2))
+    return np.asarray(patches.sum(axis=2) / sliding.windows(ones, size, stride, 1).sum(axis=2))
 
 
-@channels_last
+@sliding.channels_last
 def max_pool(config: Config, weights: Weights, inputs: Inputs) -> Array:
     """Keras MaxPooling1D."""
     return pool(inputs[0], config, "max")
 
 
-@channels_last
+@sliding.channels_last
 def average_pool(config: Config, weights: Weights, inputs: Inputs) -> Array:
     """Keras AveragePooling1D."""
     return pool(inputs[0], config, "mean")
@@ -76,10 +70,10 @@ def global_shape(config: Config, inputs: Sequence[Shape | None]) -> Shape | None
 
 def windowed(name: str, alias: str, reference: Any) -> LayerSpec:
     """A pooling window over the length; strides default to the pool size."""
-    length = window_length(True)
+    length = sliding.window_length(True)
     return LayerSpec(name, (alias,), data_format="window", sizes=("strides", "pool_size"),
-                     length=length, reach=window_reach(True), reference=reference,
-                     shape=windowed_shape(length, lambda config, channels: channels),
+                     length=length, reach=sliding.window_reach(True), reference=reference,
+                     shape=sliding.windowed_shape(length, lambda config, channels: channels),
                      keras1={name: Keras1Rule(name, KERAS1_POOL, transforms=KERAS1_TRANSFORMS)})
 
 
