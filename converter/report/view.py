@@ -153,8 +153,10 @@ def logits_error(check: Mapping[str, Any]) -> float | None:
 
 
 def power(check: Mapping[str, Any]) -> str:
-    """How many planted defects the check caught; "-" when power was off, "not measured"
-    when the copies cost more than the check (--power auto)."""
+    """How many planted defects the check caught, as "caught/planted".
+
+    "-" when power was off, "not measured" when the copies cost more than the check.
+    """
     found = check.get("power")
     if not found or not found["planted"]:
         return "not measured" if found else "-"

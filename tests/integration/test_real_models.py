@@ -21,6 +21,7 @@ from converter.load import LoadOptions, load_path
 from converter.normalize import normalize
 from converter.reference import run_graph
 from tests.conftest import REAL_MODELS
+from tests.integration.power import measured_power
 
 pytestmark = [
     pytest.mark.tf,
@@ -185,26 +186,11 @@ def test_every_real_model_check_is_informative_and_catches_its_planted_defects(c
     assert {c["runtime"] for c in powered} >= {"ort-cpu"}, [c["runtime"] for c in checks]
     # Where the copies would cost more than the check (by default they are then not run,
     # and the report says so), --power full measures them: every check is held to it.
-    unmeasured = [c for c in powered if not c["power"]["planted"]]
-    again = full_power(corpus[name], unmeasured) if unmeasured else {}
-    measured = [again.get((c["runtime"], c["artifact"]), c["power"]) for c in powered]
+    companion = dict(manifest())[name]
+    measured = measured_power(REAL_MODELS / name, corpus[name]["out"], powered,
+                              REAL_MODELS / companion if companion else None)
     missed = [(c["runtime"], c["artifact"], d["defect"], d["max_abs"])
               for c, power in zip(powered, measured, strict=True)
               for d in power["defects"] if not d["caught"]]
     assert missed == []
     assert all(power["planted"] >= 3 for power in measured)
-
-
-def full_power(entry: dict[str, Any], checks: list[dict[str, Any]]) -> dict[tuple[str, str], Any]:
-    """The power of checks the default left unmeasured, measured with --power full."""
-    from converter import ConvertOptions, verify
-
-    assert all(c["power"]["note"].endswith("--power full measures it") for c in checks), checks
-    source = Path(entry["report"]["source"]["path"])
-    companion = dict(manifest())[source.name]
-    options = ConvertOptions(runtimes=tuple(dict.fromkeys(c["runtime"] for c in checks)),
-                             power="full", arch=REAL_MODELS / companion if companion else None)
-    files = [entry["out"] / a for a in dict.fromkeys(c["artifact"] for c in checks)]
-    result = verify(source, files, options)
-    assert all(c.status == "passed" for c in result.parity), result.parity
-    return {(c.runtime, Path(c.artifact).name): dict(c.power or {}) for c in result.parity}
