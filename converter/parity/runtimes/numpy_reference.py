@@ -18,9 +18,7 @@ class NumpyReference(Defaults):
     accepts: Accepts = "graph"
     slow = True  # a plain evaluator (see Runtime)
     install_hint = "pip install 'numpy>=2,<3'"
-
-    def __init__(self) -> None:
-        self.graph: ModelGraph | None = None
+    graph: ModelGraph | None = None  # set by `load`
 
     def load(self, path: str, loader: str) -> None:
         """Read the graph file the parent wrote."""

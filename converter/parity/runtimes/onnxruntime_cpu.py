@@ -20,9 +20,7 @@ class OrtCpu(Defaults):
     accepts: Accepts = "onnx"
     install_hint = "pip install 'onnxruntime>=1.31,<1.33'"
     level = "ORT_ENABLE_ALL"
-
-    def __init__(self) -> None:
-        self.session: Any = None
+    session: Any = None  # set by `load`
 
     def load(self, path: str, loader: str) -> None:
         """Create the session."""
