@@ -194,3 +194,16 @@ def test_every_real_model_check_is_informative_and_catches_its_planted_defects(c
               for d in power["defects"] if not d["caught"]]
     assert missed == []
     assert all(power["planted"] >= 3 for power in measured)
+
+
+@pytest.mark.slow
+def test_recurrent_onnx_files_build_no_zero_states_at_run_time(corpus) -> None:
+    recurrent = {}
+    for name in PASSING:
+        onnx_file = next(a for a in corpus[name]["report"]["artifacts"] if a["format"] == "onnx")
+        if {"LSTM", "GRU", "RNN"} & set(onnx_file["op_counts"]):
+            recurrent[name] = onnx_file
+    assert len(recurrent) >= 3, sorted(recurrent)  # cnn1dvar, nssa, nids, FactorNet
+    for name, onnx_file in recurrent.items():
+        assert "ConstantOfShape" not in onnx_file["op_counts"], (name, onnx_file["op_counts"])
+        assert onnx_file["graph_passes"]["default_states"] >= 1, name

@@ -16,6 +16,7 @@ import onnx_ir.passes.common as common_passes
 from converter.export.onnx_graph import (
     affine_batchnorm,
     conv_layouts,
+    default_states,
     dilated_rows,
     flatten_transpose,
     fold_bias,
@@ -79,6 +80,8 @@ REWRITES = (
     OnnxPass("flatten_transpose", flatten_transpose.run,
              "{n} Transpose(s) before Flatten absorbed into the weights"),
     OnnxPass("dilated_rows", dilated_rows.run, "{n} dilated Conv(s) convolving rows"),
+    OnnxPass("default_states", default_states.run,
+             "{n} zero initial state(s) left to the recurrent op's default"),
 )
 CLEAN_UP = (
     OnnxPass("conv_layouts", conv_layouts.run, "{n} Conv(s) lowered to Conv2Ds"),
