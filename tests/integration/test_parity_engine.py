@@ -98,7 +98,7 @@ def test_static_delegate_checks_in_the_report(converted) -> None:
     # Dilated convs are emitted as one dilated CONV_2D: no SHAPE/SPACE_TO_BATCH_ND chains.
     assert tcn["tflite"]["gpu_static_graph"] is True and tcn["tflite"]["shape_ops"] == {}
     assert tcn["tflite"]["flex_ops"] == []
-    assert tcn["tflite"]["dynamic_inputs"] == {"serving_default_series:0": [-1, -1, 3]}
+    assert tcn["tflite"]["dynamic_inputs"] == {"series": [-1, -1, 3]}  # named as in Keras
     # The causal Pads CoreML cannot place are folded into the Convs.
     assert "ai.onnx:Pad" not in tcn["onnx"]["coreml"]["unsupported_ops"]
     assert tcn["onnx"]["nnapi"]["unsupported_ops"] == []

@@ -129,11 +129,14 @@ class LitertGpuFp16(Defaults):
         index = self.model.get_signature_index(self.key)
         inputs = self.model.create_input_buffers(index)
         outputs = self.model.create_output_buffers(index)
-        for buffer, name in zip(inputs, self.inputs, strict=True):
+        # The compiled model's buffers follow the file's signature order (the interpreter's
+        # signature list is sorted by name instead).
+        signature = self.model.get_signature_list()[self.key]
+        for buffer, name in zip(inputs, signature["inputs"], strict=True):
             buffer.write(np.ascontiguousarray(feeds[name]))
         self.model.run_by_index(index, inputs, outputs)
         details = self.model.get_output_tensor_details(self.key)
-        signature_outputs = list(self.model.get_signature_list()[self.key]["outputs"])
+        signature_outputs = list(signature["outputs"])
         results = {}
         for buffer, name in zip(outputs, signature_outputs, strict=True):
             shape = [int(d) for d in details[name]["shape"]]
