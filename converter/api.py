@@ -21,7 +21,7 @@ from converter.report.progress import Silent, StageListener
 from converter.report.schema import build_report
 
 if TYPE_CHECKING:
-    from converter.parity import ParityRun
+    from converter.parity.stage import ParityRun
 
 
 def convert(
@@ -35,7 +35,7 @@ def convert(
     """
     from converter.export.isolated import export_isolated
     from converter.graph.pipeline import prepare
-    from converter.parity import verify
+    from converter.parity.stage import verify
     from converter.parity.delegates import with_delegate_checks
 
     options = options or ConvertOptions()
@@ -105,7 +105,7 @@ def verify_files(
     """
     from converter.graph.interface import input_specs, output_names
     from converter.graph.pipeline import normalized
-    from converter.parity import verify
+    from converter.parity.stage import verify
     from converter.parity.delegates import with_delegate_checks
     from converter.parity.external import describe_artifact
 

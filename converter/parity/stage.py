@@ -1,0 +1,244 @@
+"""Parity stage: every runtime on every artifact it accepts, against the reference outputs."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from converter.artifacts import Artifact, ModelGraph, ParityCheck
+from converter.graph.interface import input_specs, output_names
+from converter.graph.logits import logit_outputs, with_logits
+from converter.graph.serialize import save_arrays, save_graph
+from converter.options import ConvertOptions
+from converter.parity.evidence import Probe, finished, localized, per_layer, probe_file
+from converter.parity.inputs import Case, parity_cases
+from converter.parity.judge import Expected, expected_from
+from converter.parity.runner import WorkerJob, WorkerOutcome, run_worker
+from converter.parity.runtimes import REFERENCE, availability, create
+from converter.report.progress import Silent, StageListener
+
+__all__ = ["GRAPH_ARTIFACT", "ParityRun", "verify"]
+
+GRAPH_ARTIFACT = "normalized-graph"
+# Runtimes the planted-defect copies run on by default (--power auto): the optimised CPU
+# ones at fp32 tolerance, and there only where the copies cost less than the check itself
+# (the worker measures both; `worker.power_cost`).
+POWER_BY_DEFAULT = ("tflite-xnnpack", "tflite-builtin", "ort-cpu", "ort-cpu-noopt")
+
+
+@dataclass(frozen=True)
+class ParityRun:
+    """The parity stage's record: the reference's own outcome, the checks, the inputs."""
+
+    reference: WorkerOutcome
+    checks: tuple[ParityCheck, ...]
+    cases: tuple[dict[str, list[int]], ...]
+    reference_runtime: str = REFERENCE
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    per_layer: Mapping[str, Any] = field(default_factory=dict)
+
+
+def verify(
+    graph: ModelGraph,
+    loader: str,
+    source: Path,
+    artifacts: list[Artifact],
+    stage: Path,
+    options: ConvertOptions,
+    listener: StageListener | None = None,
+) -> ParityRun:
+    """Run the reference, then each (runtime, artifact) pair in its own process.
+
+    `graph` is the normalised graph (its interface is the artifacts'); `loader` names the
+    library that loads the `source` file for the reference runtime. Each .tflite/.onnx file
+    is probed first for its logits and planted-defect copies (`evidence`).
+    """
+    drawn = parity_cases(graph, options)
+    told = listener or Silent()
+    with tempfile.TemporaryDirectory(prefix="converter-verify-") as tmp:
+        plan = Plan(graph, loader, Path(tmp), options, drawn.cases,
+                    write_cases(drawn.cases, Path(tmp) / "inputs.npz"))
+        targets = {a.path: stage / a.path for a in artifacts} | {GRAPH_ARTIFACT: plan.graph_file}
+        reference, reference_name = run_reference(plan, source)
+        expected = expected_from(reference, plan.outputs, plan.kinds)
+        every = (*artifacts, plan.graph_artifact())
+        pairs = [(r, a) for r in options.selected_runtimes()
+                 if r not in (REFERENCE, reference_name)
+                 for a in every if create(r).accepts == a.format]
+        probes = plan.probes(artifacts, targets, {a.path for r, a in pairs if plan.power(r)})
+
+        def checked(pair: tuple[str, Artifact]) -> WorkerOutcome:
+            runtime, artifact = pair
+            told.begin(f"{runtime} on {artifact.path}")
+            copies = tuple(d["path"] for d in probes[artifact.path].defects) if plan.power(
+                runtime) else ()
+            outcome = outcome_of(plan.job(runtime, targets[artifact.path], artifact.input_names,
+                                          copies=copies), plan.workdir, options)
+            told.end(f"{runtime} on {artifact.path}",
+                     "ran" if outcome.status == "ok" else outcome.status)
+            return outcome
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            outcomes = list(pool.map(checked, pairs))
+    checks = tuple(
+        localized(finished(runtime, artifact, outcome, reference, expected,
+                           probes.get(artifact.path, Probe()), plan.squashed, reference_name,
+                           plan.power(runtime)),
+                  artifact, graph, targets[artifact.path], drawn.cases[0])
+        for (runtime, artifact), outcome in zip(pairs, outcomes, strict=True))
+    layers = {a.path: per_layer(a, graph, targets[a.path], drawn.cases[0])
+              for a in artifacts if options.per_layer and a.format in ("tflite", "onnx")}
+    shapes = tuple({k: list(v.shape) for k, v in case.items()} for case in drawn.cases)
+    return ParityRun(reference, checks, shapes, reference_name,
+                     {**drawn.record, "information": information_record(expected)}, layers)
+
+
+def information_record(expected: Expected) -> dict[str, Any]:
+    """Per output: whether the reference values (and their logits) carry information."""
+    return {name: {"informative": info.informative, "reason": info.reason,
+                   "rows": info.rows, "saturated_rows": info.saturated_rows,
+                   "classes": info.classes,
+                   "logits_informative": expected.logit_information[name].informative
+                   if name in expected.logit_information else None}
+            for name, info in expected.information.items()}
+
+
+@dataclass
+class Plan:
+    """What every worker of one parity run shares: the graph file, the inputs, the options.
+
+    The graph file holds the logits graph (`graph.logits`) where an output is a softmax or
+    sigmoid, so the runtimes of the graph compute the logits as extra outputs.
+    """
+
+    graph: ModelGraph
+    loader: str
+    workdir: Path
+    options: ConvertOptions
+    cases: list[Case]
+    inputs: Path
+
+    def __post_init__(self) -> None:
+        self.names = tuple(s.name for s in input_specs(self.graph))
+        self.outputs = output_names(self.graph)
+        self.squashed = logit_outputs(self.graph)
+        self.kinds = {x.output: x.kind for x in self.squashed}
+        self.graph_file = save_graph(with_logits(self.graph), self.workdir / "graph.json")
+
+    def graph_artifact(self) -> Artifact:
+        """The normalised graph as a pseudo-artifact, for runtimes that interpret it (numpy)."""
+        return Artifact(GRAPH_ARTIFACT, "graph", "graph", 0, "", {}, self.names,
+                        output_names(with_logits(self.graph)))
+
+    def power(self, runtime: str) -> bool:
+        """Whether planted-defect copies run on this runtime (--power)."""
+        return self.options.power == "full" or (
+            self.options.power == "auto" and runtime in POWER_BY_DEFAULT)
+
+    def job(self, runtime: str, target: Path, feed_names: tuple[str, ...] | None = None,
+            feeds: Path | None = None, copies: tuple[str, ...] = (),
+            logits: tuple[str, str, int] | None = None) -> WorkerJob:
+        """One runtime on one target over the parity inputs."""
+        return WorkerJob(runtime, str(target), self.loader, feeds or self.inputs,
+                         len(self.cases), self.names, self.options.custom_objects,
+                         self.options.allow_lambda, feed_names or self.names, copies, logits,
+                         budgeted=self.options.power == "auto")
+
+    def probes(self, artifacts: list[Artifact], targets: dict[str, Path],
+               powered: set[str]) -> dict[str, Probe]:
+        """Each file's probe (logits, defect copies), two at a time."""
+        def one(artifact: Artifact) -> Probe:
+            weighted = tuple(x.name for x in self.graph.layers if x.weights)
+            return probe_file(artifact, targets[artifact.path], self.workdir, self.inputs,
+                              len(self.cases), self.squashed,
+                              weighted if artifact.path in powered else None,
+                              self.options.timeout_s, self.options.power == "auto")
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            return dict(zip((a.path for a in artifacts), pool.map(one, artifacts), strict=True))
+
+
+def run_reference(plan: Plan, source: Path) -> tuple[WorkerOutcome, str]:
+    """The reference's outcome and name, with its logits where an output is squashed.
+
+    The original model, fed and read in its own layout, or the NumPy interpreter of the
+    graph where the original cannot run (and why). The logits come from the same worker: the
+    NumPy reference runs the logits graph itself; beside the original, the graph is rebuilt
+    with Keras there (keras-normalized), reading the same inputs.
+    """
+    timeout = plan.options.timeout_s
+    if plan.loader == "numpy":
+        return split_logits(run_worker(plan.job("numpy", plan.graph_file), plan.workdir,
+                                       timeout), plan), "numpy"
+    graph = plan.graph
+    source_inputs = plan.inputs if not any(graph.input_permutations) else write_cases(
+        in_source_layout(plan.cases, graph), plan.workdir / "source_inputs.npz")
+    logits = ("keras-normalized", str(plan.graph_file), len(plan.outputs)) if plan.squashed \
+        else None
+    reference = in_graph_layout(run_worker(plan.job(REFERENCE, source, feeds=source_inputs,
+                                                    logits=logits), plan.workdir, timeout),
+                                graph)
+    if reference.status == "ok":
+        return reference, REFERENCE
+    # The original cannot run (e.g. a deferred-build file Keras cannot load): the
+    # independent NumPy interpreter of the graph becomes the reference, and says why.
+    fallback = split_logits(run_worker(plan.job("numpy", plan.graph_file), plan.workdir,
+                                       timeout), plan)
+    if fallback.status != "ok":
+        return reference, REFERENCE
+    reason = f"{REFERENCE} could not run the original ({reference.reason}); " \
+             "the NumPy reference was used instead"
+    return replace(fallback, reason=reason), "numpy"
+
+
+def split_logits(outcome: WorkerOutcome, plan: Plan) -> WorkerOutcome:
+    """The logits graph's outputs as the model's outputs and the logits."""
+    count = len(plan.outputs)
+    if outcome.status != "ok":
+        return outcome
+    return replace(outcome, outputs=[case[:count] for case in outcome.outputs],
+                   logits=[case[count:] for case in outcome.outputs] if plan.squashed else [])
+
+
+def outcome_of(job: WorkerJob, workdir: Path, options: ConvertOptions) -> WorkerOutcome:
+    """A runtime's outcome, skipping without a process when its library is missing."""
+    missing = availability(job.runtime)
+    if missing:
+        return WorkerOutcome("skipped", missing)
+    outcome = run_worker(job, workdir, options.timeout_s)
+    if outcome.status == "timeout" and create(job.runtime).slow:
+        return replace(outcome, status="skipped", reason=(
+            f"{outcome.reason}: {job.runtime} is a plain reference evaluator, too slow for this "
+            "model here (raise --timeout to wait for it); the optimised runtimes check the "
+            "same file"))
+    return outcome
+
+
+def in_source_layout(cases: list[Case], graph: ModelGraph) -> list[Case]:
+    """The cases as the original model takes them (`--io-layout` may have changed it)."""
+    names = [spec.name for spec in input_specs(graph)]
+    return [{name: case[name] if order is None else np.transpose(case[name], np.argsort(order))
+             for name, order in zip(names, graph.input_permutations, strict=True)}
+            for case in cases]
+
+
+def in_graph_layout(outcome: WorkerOutcome, graph: ModelGraph) -> WorkerOutcome:
+    """The original model's outputs in the graph's (the artifacts') layout."""
+    if outcome.status != "ok" or not any(graph.output_permutations):
+        return outcome
+    orders = graph.output_permutations
+    return replace(outcome, outputs=[
+        [array if order is None else np.transpose(array, order)
+         for array, order in zip(case, orders, strict=True)] for case in outcome.outputs])
+
+
+def write_cases(cases: list[Case], path: Path) -> Path:
+    """All cases in one .npz, keyed "<case>/<input name>"."""
+    save_arrays(path, {f"{i}/{k}": v for i, case in enumerate(cases) for k, v in case.items()})
+    return path
