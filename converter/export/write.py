@@ -43,10 +43,11 @@ def export(
     def record(name: str, fmt: str, precision: str, data: bytes, counts: dict[str, int],
                before: dict[str, int] | None = None, passes: dict[str, int] | None = None) -> None:
         (stage / name).write_bytes(data)
+        chosen = lowerings(passes or {}, data if fmt == "onnx" else None)
         artifacts.append(Artifact(name, fmt, precision, len(data),
                                   hashlib.sha256(data).hexdigest(), counts, names, outputs,
                                   op_counts_before=before or {}, graph_passes=passes or {},
-                                  lowerings=lowerings(passes or {}),
+                                  lowerings=chosen,
                                   io=with_layouts(file_io(data, fmt), graph)))
 
     if "tflite" in options.to:

@@ -146,19 +146,22 @@ def test_per_channel_mul_and_add_become_one_batch_normalization() -> None:
     rng = np.random.default_rng(3)
     inits = [const("scale", rng.standard_normal((1, 4, 1)).astype(np.float32)),
              const("offset", rng.standard_normal((4, 1)).astype(np.float32))]
+    # the pool needs channels-first; the Mul and Add after it stay there (as many Transposes
+    # either way), where they make one BatchNormalization
     nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 1]),
-             helper.make_node("Mul", ["t", "scale"], ["scaled"]),
+             helper.make_node("MaxPool", ["t"], ["p"], kernel_shape=[2]),
+             helper.make_node("Mul", ["p", "scale"], ["scaled"]),
              helper.make_node("Add", ["scaled", "offset"], ["shifted"]),
              helper.make_node("Relu", ["shifted"], ["r"]),
              helper.make_node("Transpose", ["r"], ["y"], perm=[0, 2, 1])]
     graph = helper.make_graph(
         nodes, "bn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "W", 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", "W", 4])], inits)
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", "V", 4])], inits)
     stock = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     data, counts = optimize(stock.SerializeToString())
     assert counts["affine_batchnorm"] == 1
     ops = [n.op_type for n in onnx.load_from_string(data).graph.node]
-    assert ops == ["Transpose", "BatchNormalization", "Relu", "Transpose"]
+    assert ops == ["Transpose", "MaxPool", "BatchNormalization", "Relu", "Transpose"]
     x = rng.standard_normal((2, 9, 4)).astype(np.float32)
     np.testing.assert_array_equal(run(data, x), run(stock.SerializeToString(), x))
 

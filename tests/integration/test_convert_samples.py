@@ -121,7 +121,13 @@ def test_graph_quality_rules(converted, load_sample, name: str) -> None:
             readers.setdefault(value, []).append(node.op_type)
     onnx_artifact = next(a for a in result.artifacts if a.format == "onnx")
     lowered = onnx_artifact.graph_passes.get("conv_layouts", 0)
-    assert bool(lowered) == bool(onnx_artifact.lowerings)  # the report says which lowering
+    # the report says which lowering, and why each Transpose inside the graph is there
+    assert bool(lowered) == any("run as Conv2Ds" in n for n in onnx_artifact.lowerings)
+    kept = sum(int(n.split()[0]) for n in onnx_artifact.lowerings if "Transpose(s) kept" in n)
+    inside = [n for n in model.graph.node if n.op_type == "Transpose"
+              and n.input[0] not in {i.name for i in model.graph.input}
+              and n.output[0] not in {o.name for o in model.graph.output}]
+    assert kept == len(inside), onnx_artifact.lowerings
     for conv in (n for n in model.graph.node if n.op_type == "Conv"):
         weights = next(i for i in model.graph.initializer if i.name == conv.input[1])
         # native 1-D, or (for onnxruntime at a dynamic length) a Conv2D with one axis of 1

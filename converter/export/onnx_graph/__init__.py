@@ -21,6 +21,9 @@ from converter.export.onnx_graph import (
     flatten_transpose,
     fold_bias,
     fold_pad,
+    kept_transposes,
+    known_sizes,
+    layout_assign,
     layout_chains,
     native_1d,
     stable_names,
@@ -73,6 +76,8 @@ class OnnxPass:
 REWRITES = (
     OnnxPass("native_1d", native_1d.run, "{n} height-1 4-D op(s) made native 1-D"),
     OnnxPass("layout_chains", layout_chains.run, "{n} layout node(s) collapsed"),
+    OnnxPass("layout_assign", layout_assign.run,
+             "{n} Transpose(s) saved by laying out the ops between them anew"),
     OnnxPass("fold_pad", fold_pad.run, "{n} Pad(s) folded into Conv pads"),
     OnnxPass("fold_bias", fold_bias.run, "{n} bias Add(s) folded into Convs"),
     OnnxPass("affine_batchnorm", affine_batchnorm.run,
@@ -82,6 +87,8 @@ REWRITES = (
     OnnxPass("dilated_rows", dilated_rows.run, "{n} dilated Conv(s) convolving rows"),
     OnnxPass("default_states", default_states.run,
              "{n} zero initial state(s) left to the recurrent op's default"),
+    OnnxPass("known_sizes", known_sizes.run,
+             "{n} Reshape target(s) computed at run time from known sizes made constant"),
 )
 CLEAN_UP = (
     OnnxPass("conv_layouts", conv_layouts.run, "{n} Conv(s) lowered to Conv2Ds"),
@@ -106,10 +113,19 @@ LOWERINGS = {
 }
 
 
-def lowerings(counts: dict[str, int]) -> tuple[str, ...]:
-    """The report's sentence for each lowering a pass chose, by the pass counts."""
-    return tuple(text.format(n=counts[name]) for name, text in LOWERINGS.items()
-                 if counts.get(name))
+def lowerings(counts: dict[str, int], data: bytes | None = None) -> tuple[str, ...]:
+    """The report's sentences: each lowering a pass chose, each reason a Transpose stays.
+
+    Lowerings come from the pass counts; the Transposes are those inside the graph `data`
+    (a finished ONNX file).
+    """
+    chosen = tuple(text.format(n=counts[name]) for name, text in LOWERINGS.items()
+                   if counts.get(name))
+    if data is None:
+        return chosen
+    import onnx
+
+    return chosen + kept_transposes.describe(ir.from_proto(onnx.load_from_string(data)))
 
 
 # Marks a file these passes wrote (its value: the lowering), so they are not run on it twice.

@@ -41,9 +41,11 @@ def run(model: ir.Model) -> int:
     if opset(model) < 13 or not len(graph):
         return 0
     tracking = tail_padding.track(graph)
+    rows = tracking is not None and tracking.padding_is_exact
+    if tracking is None:  # an op that mixes positions reads the length: the plane only
+        tracking = tail_padding.plane_tracking(graph)
     if tracking is None:
         return 0
-    rows = tracking.padding_is_exact
     plan = make_plan(graph, tracking, rows)
     residue = common_residue(plan, tracking)
     convs = sum(1 for node, layout in plan.nodes.items()

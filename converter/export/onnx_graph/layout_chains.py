@@ -33,10 +33,25 @@ def run(model: ir.Model) -> int:
     for node in list(graph):
         if id(node) in done or node.graph is not graph:
             continue
-        chain, mapping, rank_in = layout_chain(node)
+        chain, maps, rank_in = layout_chain(node)
         done.update(id(n) for n in chain)
-        removed += collapse(graph, chain, mapping, rank_in)
+        removed += collapse_prefix(graph, chain, maps, rank_in)
     return removed
+
+
+def collapse_prefix(
+    graph: ir.Graph, chain: list[ir.Node], maps: list[AxisMap], rank_in: int | None
+) -> int:
+    """Collapse the longest start of the chain that collapses.
+
+    A chain that ends in a Reshape dropping a size-1 axis can start with an
+    Unsqueeze/Squeeze pair that cancels.
+    """
+    for end in range(len(maps), 0, -1):
+        removed = collapse(graph, chain[:end], maps[end - 1], rank_in)
+        if removed:
+            return removed
+    return 0
 
 
 def unshare(graph: ir.Graph) -> None:
@@ -67,15 +82,18 @@ def is_layout(node: ir.Node) -> bool:
     return is_op(node, *LAYOUT_OPS) and len(node.outputs) == 1
 
 
-def layout_chain(start: ir.Node) -> tuple[list[ir.Node], AxisMap | None, int | None]:
-    """The longest chain of layout nodes from `start`, its composed map and input rank."""
+def layout_chain(start: ir.Node) -> tuple[list[ir.Node], list[AxisMap], int | None]:
+    """The longest chain of layout nodes from `start`, its composed maps and input rank.
+
+    One map per start of the chain (its first node, its first two...).
+    """
     rank_in = rank(start.inputs[0]) if start.inputs and start.inputs[0] is not None else None
     if rank_in is None:
-        return [start], None, None
+        return [start], [], None
     mapping = axis_map(start, rank_in)
     if mapping is None:
-        return [start], None, None
-    chain = [start]
+        return [start], [], None
+    chain, maps = [start], [mapping]
     while True:
         value = chain[-1].outputs[0]
         users = value.consumers()
@@ -89,7 +107,8 @@ def layout_chain(start: ir.Node) -> tuple[list[ir.Node], AxisMap | None, int | N
             break
         chain.append(following)
         mapping = compose(mapping, step)
-    return chain, mapping, rank_in
+        maps.append(mapping)
+    return chain, maps, rank_in
 
 
 def collapse(
@@ -101,7 +120,7 @@ def collapse(
     permutation = None if mapping is None else as_permutation(mapping, source.shape)
     if permutation is None or rank_in is None:
         return 0
-    if permutation == tuple(range(rank_in)):
+    if permutation == tuple(range(rank_in)) and mapping is not None and len(mapping) == rank_in:
         if last.is_graph_output():
             return 0  # the graph output's name must survive; keep the chain
         last.replace_all_uses_with(source)

@@ -74,6 +74,21 @@ def track(graph: ir.Graph) -> Tracking | None:
     return Tracking(source, tracks, tuple(v for v in graph.outputs if v in tracks))
 
 
+def plane_tracking(graph: ir.Graph) -> Tracking | None:
+    """Tracks for the (N, C, 1, L) layout alone, whatever reads the length.
+
+    Every (N, C, L) value whose L is dynamic. The plane needs no padding, so no shrink or
+    taint is followed; None when no value qualifies.
+    """
+    values = [*graph.inputs, *(v for node in graph for v in node.outputs)]
+    tracks = {v: Track(2, 0) for v in values
+              if v.shape is not None and len(v.shape) == 3 and not isinstance(v.shape[2], int)}
+    if not tracks:
+        return None
+    source = next(iter(tracks))
+    return Tracking(source, tracks, tuple(v for v in graph.outputs if v in tracks))
+
+
 def dynamic_axes(value: ir.Value) -> list[int]:
     """The non-batch axes of a graph input whose size is not fixed."""
     if value.shape is None:
