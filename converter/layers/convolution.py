@@ -13,7 +13,7 @@ Export forms, traced without run-time shape computations:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -161,13 +161,20 @@ def separable_drift(config: dict[str, Any], owner: str) -> list[str]:
     return notes
 
 
-def transpose_drift(config: dict[str, Any], owner: str) -> list[str]:
-    """A transposed conv's inherited `groups: 1` dropped (transposed convs are never grouped)."""
-    if "groups" not in config:
-        return []
-    if config.pop("groups") != 1:
-        raise LoadError(f"layer {owner}: a grouped transposed convolution has no Keras 3 form")
-    return ["groups=1 dropped (transposed convolutions are never grouped)"]
+def ungrouped(kind: str) -> Callable[[dict[str, Any], str], list[str]]:
+    """The Keras 2 drift of a conv that inherits `groups: 1` but is never grouped.
+
+    tf.keras writes the key for transposed and depthwise convs; Keras 3 refuses it.
+    """
+
+    def drift(config: dict[str, Any], owner: str) -> list[str]:
+        if "groups" not in config:
+            return []
+        if config.pop("groups") != 1:
+            raise LoadError(f"layer {owner}: a grouped {kind} convolution has no Keras 3 form")
+        return [f"groups=1 dropped ({kind} convolutions are never grouped)"]
+
+    return drift
 
 
 def differs_by_target(config: Config) -> bool:
@@ -205,7 +212,8 @@ SPECS = (
                 keras1_weights=keras1_kernel, export=export_conv1d,
                 export_differs=differs_by_target),
     convolution("SeparableConv1D", separable1d, keras2_drift=separable_drift),
-    convolution("DepthwiseConv1D", depthwise1d, channels=multiplied),
+    convolution("DepthwiseConv1D", depthwise1d, channels=multiplied,
+                keras2_drift=ungrouped("depthwise")),
     convolution("Conv1DTranspose", conv1d_transpose, length=known(transpose_length),
-                keras2_drift=transpose_drift, export=export_conv1d_transpose),
+                keras2_drift=ungrouped("transposed"), export=export_conv1d_transpose),
 )

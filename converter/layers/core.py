@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from converter.layers.activation import activation
+from converter.layers.core_export import export_dense
 from converter.layers.spec import Array, Config, Inputs, Keras1Rule, LayerSpec, Weights
 from converter.layers.traits import always, same_length, with_last
 
@@ -19,7 +20,7 @@ def dense(config: Config, weights: Weights, inputs: Inputs) -> Array:
 
 SPECS = (
     LayerSpec("Dense", positionwise=always, length=same_length, reference=dense,
-              shape=with_last(lambda config, _: int(config["units"])),
+              shape=with_last(lambda config, _: int(config["units"])), export=export_dense,
               keras1={"Dense": Keras1Rule("Dense", {"output_dim": "units", "bias": "use_bias"},
                                           frozenset({"activation"}))}),
 )

@@ -6,7 +6,7 @@ original, the NumPy reference says which layer it lacks.
 
 from __future__ import annotations
 
-from converter.layers.convolution import separable_drift, transpose_drift
+from converter.layers.convolution import separable_drift, ungrouped
 from converter.layers.normalization import axis_drift
 from converter.layers.spec import LayerSpec
 
@@ -19,7 +19,7 @@ SPECS = (
     *(LayerSpec(name) for name in PLAIN),
     LayerSpec("ConvLSTM1D", sizes=("kernel_size", "strides", "dilation_rate")),
     LayerSpec("SeparableConv2D", keras2_drift=separable_drift),
-    LayerSpec("Conv2DTranspose", keras2_drift=transpose_drift),
+    LayerSpec("Conv2DTranspose", keras2_drift=ungrouped("transposed")),
     LayerSpec("Normalization", keras2_drift=axis_drift),
     LayerSpec("UnitNormalization", keras2_drift=axis_drift),
 )

@@ -98,7 +98,7 @@ def test_keras1_rules_are_the_ones_the_pass_held() -> None:
 
 
 # Export forms added since: UpSampling1D without run-time shape ops at a static length.
-ADDED_EXPORT_CLASSES = ("UpSampling1D",)
+ADDED_EXPORT_CLASSES = ("UpSampling1D", "Dense")  # Dense: one matmul over a sequence
 
 
 def test_export_classes_are_the_ones_build_used() -> None:

@@ -19,7 +19,15 @@ import onnx_ir as ir
 from converter.export.onnx_graph.layout import constant, initializer, int_list, is_op, take_over
 from converter.export.onnx_graph.values import typed_like
 
-Dim = int | tuple[ir.Value, int]
+
+class Unknown:
+    """An entry computed from run-time sizes in a way not followed (a product of two)."""
+
+
+UNKNOWN = Unknown()
+Dim = int | tuple[ir.Value, int] | Unknown
+ARITHMETIC = {"Mul": lambda a, b: a * b, "Add": lambda a, b: a + b,
+              "Sub": lambda a, b: a - b, "Div": lambda a, b: a // b}
 
 
 def run(model: ir.Model) -> int:
@@ -47,15 +55,47 @@ def same(dim: Dim, value: ir.Value, axis: int) -> bool:
     if value.shape is None or axis >= len(value.shape):
         return False
     known = value.shape[axis]
+    if isinstance(dim, Unknown):
+        return False
     if isinstance(dim, int):
         return isinstance(known, int) and known == dim
     source, source_axis = dim
-    if source is value and source_axis == axis:
+    if (source, source_axis) in carried(value, axis):
         return True
     other = source.shape[source_axis] if source.shape is not None else None
     if other is None or isinstance(other, int) or isinstance(known, int):
         return False
     return known.value is not None and known.value == other.value
+
+
+def carried(value: ir.Value, axis: int) -> list[tuple[ir.Value, int]]:
+    """(value, axis) and the axes upstream whose size it has.
+
+    Followed through a Tile by 1 along it, Unsqueeze, Transpose and elementwise ops (shape
+    inference loses the symbol across some of these).
+    """
+    found = [(value, axis)]
+    node = value.producer()
+    while node is not None and node.inputs and node.inputs[0] is not None:
+        source = node.inputs[0]
+        if is_op(node, "Tile"):
+            repeats = constant(node.inputs[1])
+            if repeats is None or int(repeats[axis]) != 1:
+                break
+        elif is_op(node, "Unsqueeze"):
+            count = len(value.shape) if value.shape is not None else 0
+            added = [a % count for a in int_list(node, "axes", 1) or []] if count else [axis]
+            if axis in added:
+                break
+            axis -= sum(1 for a in added if a < axis)
+        elif is_op(node, "Transpose"):
+            axis = int(node.attributes.get_ints("perm", [])[axis])
+        elif not is_op(node, "Relu", "Tanh", "Sigmoid", "Cast", "Identity", "Neg", "Abs"):
+            break
+        value = source
+        found.append((value, axis))
+        node = value.producer()
+    return found
 
 
 def as_target(dims: list[Dim], data: ir.Value) -> list[int] | None:
@@ -66,7 +106,7 @@ def as_target(dims: list[Dim], data: ir.Value) -> list[int] | None:
             target.append(dim)
         elif same(dim, data, axis):
             target.append(0)
-        elif isinstance(dim, int):
+        elif isinstance(dim, int) and dim != -1:
             return None
         else:
             target.append(-1)
@@ -89,8 +129,9 @@ def one_matmul(graph: ir.Graph, reshape: ir.Node, dims: list[Dim]) -> bool:
     if source is None or source.shape is None or flat is None or flat.tolist()[-1:] != [
             weights.shape[0]] or len(dims) != len(source.shape):
         return False
-    leading = [same(d, source, a) or d == -1 for a, d in enumerate(dims[:-1])]
-    if not all(leading) or dims[:-1].count(-1) > 1 or dims[-1] != int(weights.shape[1]) or (
+    free = [d for d in dims[:-1] if d == -1 or isinstance(d, Unknown)]
+    leading = [same(d, source, a) or d in free for a, d in enumerate(dims[:-1])]
+    if not all(leading) or len(free) > 1 or dims[-1] != int(weights.shape[1]) or (
             not same(int(weights.shape[0]), source, len(dims) - 1)):
         return False
     matmul = ir.node("MatMul", [source, product.inputs[1]], name=product.name)
@@ -124,7 +165,24 @@ def evaluate(value: ir.Value | None) -> list[Dim] | None:
         return [data[int(i)] for i in picks.reshape(-1)]
     if node.op_type == "Slice":
         return sliced(node)
+    if node.op_type in ARITHMETIC:
+        return arithmetic(node)
     return None
+
+
+def arithmetic(node: ir.Node) -> list[Dim] | None:
+    """Elementwise arithmetic on one-entry vectors.
+
+    A number when every operand is one, else an entry no one knows (a Reshape can still
+    take it as its one -1).
+    """
+    operands = [evaluate(v) for v in node.inputs]
+    if any(o is None or len(o) != 1 for o in operands):
+        return None
+    numbers = [o[0] for o in operands if o is not None and isinstance(o[0], int)]
+    if len(numbers) != len(operands):
+        return [UNKNOWN]
+    return [int(ARITHMETIC[node.op_type](*numbers))]
 
 
 def shape_of(node: ir.Node) -> list[Dim] | None:

@@ -5,8 +5,8 @@ frame) gives the same numbers once its axis attributes and constant operands are
 too: elementwise ops, Concat/Split, Softmax-like ops over one axis, reductions, Pad and
 Slice. Every other op (Conv, pooling, BatchNormalization, Reshape, recurrent ops...)
 needs the layout it has; a MatMul applying constant weights at every step of a sequence
-runs channels-last as it is or channels-first as a 1x1 Conv. A relabelling is given by `q`: the new tensor's axis i is the
-current tensor's axis q[i].
+runs channels-last as it is or channels-first as a 1x1 Conv. A relabelling is given by
+`q`: the new tensor's axis i is the current tensor's axis q[i].
 """
 
 from __future__ import annotations
