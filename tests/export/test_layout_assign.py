@@ -183,3 +183,27 @@ def test_the_cut_finds_what_an_exhaustive_search_finds() -> None:
             assert cost(frames, parts, found) == best, seed
             compared.append(len(component.ops))
     assert sum(1 for size in compared if size >= 3) >= 20, compared
+
+
+def test_a_constant_part_of_a_concat_is_laid_out_with_it() -> None:
+    # x -> T -> Conv -> T -> Concat(channels, with a constant (1, 5, 2) block) -> T -> Conv
+    rng = np.random.default_rng(4)
+    inits = [numpy_helper.from_array(rng.standard_normal((4, 3, 1)).astype(np.float32), "w1"),
+             numpy_helper.from_array(rng.standard_normal((1, 5, 2)).astype(np.float32), "block"),
+             numpy_helper.from_array(rng.standard_normal((2, 6, 1)).astype(np.float32), "w2")]
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 1]),
+             helper.make_node("Conv", ["t", "w1"], ["c1"]),
+             helper.make_node("Transpose", ["c1"], ["h"], perm=[0, 2, 1]),
+             helper.make_node("Concat", ["h", "block"], ["joined"], axis=2),
+             helper.make_node("Transpose", ["joined"], ["t2"], perm=[0, 2, 1]),
+             helper.make_node("Conv", ["t2", "w2"], ["c2"]),
+             helper.make_node("Transpose", ["c2"], ["y"], perm=[0, 2, 1])]
+    graph = helper.make_graph(
+        nodes, "concat", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 5, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5, 2])], inits)
+    stock = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    data, _ = optimize(stock.SerializeToString(), lowering="native")
+    assert ops(data) == ["Transpose", "Conv", "Concat", "Conv", "Transpose"]
+    x = rng.standard_normal((1, 5, 3)).astype(np.float32)
+    np.testing.assert_allclose(run(data, {"x": x})[0],
+                               run(stock.SerializeToString(), {"x": x})[0], rtol=1e-5)

@@ -153,6 +153,8 @@ def relabel(graph: ir.Graph, node: ir.Node, q: Perm, version: int) -> None:
         default = -1 if kind in ONE_AXIS else 0
         node.attributes["axis"] = ir.AttrInt64(
             "axis", where[node.attributes.get_int("axis", default) % frame.rank])
+        if kind == "Concat":  # a constant part is laid out like the others
+            relabel_constants(graph, node, q, frame)
     elif kind == "Pad":
         relabel_pad(graph, node, q, version)
     elif kind == "Slice":
