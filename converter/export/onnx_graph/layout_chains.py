@@ -28,7 +28,7 @@ from converter.export.onnx_graph.values import typed_like
 def run(model: ir.Model) -> int:
     """Collapse every collapsible chain; returns how many nodes were removed."""
     graph, removed = model.graph, 0
-    unshare(graph)
+    copies = unshare(graph)
     done: set[int] = set()
     for node in list(graph):
         if id(node) in done or node.graph is not graph:
@@ -36,6 +36,10 @@ def run(model: ir.Model) -> int:
         chain, maps, rank_in = layout_chain(node)
         done.update(id(n) for n in chain)
         removed += collapse_prefix(graph, chain, maps, rank_in)
+    for copy, original in copies:  # a copy whose chain did not collapse goes back
+        if copy.graph is graph and original.graph is graph:
+            copy.outputs[0].replace_all_uses_with(original.outputs[0])
+            graph.remove(copy, safe=True)
     return removed
 
 
@@ -54,12 +58,14 @@ def collapse_prefix(
     return 0
 
 
-def unshare(graph: ir.Graph) -> None:
+def unshare(graph: ir.Graph) -> list[tuple[ir.Node, ir.Node]]:
     """Give each layout reader of a shared layout node's output its own copy of that node.
 
     An Unsqueeze read by two convolutions' Squeezes becomes two Unsqueezes, so each chain is
     a line and cancels on its own; copies of layout nodes cost nothing once collapsed.
+    Returns each (copy, original), so a copy whose chain stays can be merged back.
     """
+    copies = []
     for node in list(graph):
         value = node.outputs[0] if node.outputs else None
         if value is None or not is_layout(node) or value.is_graph_output():
@@ -75,6 +81,8 @@ def unshare(graph: ir.Graph) -> None:
             for index, argument in enumerate(reader.inputs):
                 if argument is value:
                     reader.replace_input_with(index, copy.outputs[0])
+            copies.append((copy, node))
+    return copies
 
 
 def is_layout(node: ir.Node) -> bool:
