@@ -9,17 +9,18 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from converter.export.onnx_graph import optimize
+from tests.export.onnx_models import float_model
 
 
 def tensordot(width: int | str) -> onnx.ModelProto:
     """TensorFlow's Tensordot as tf2onnx writes a Dense on (N, W, 3): rows, MatMul, and a
-    Reshape back to (N, W, 5) whose target is read from the input's shape at run time."""
+    Reshape back to (N, W, 5) whose target is read from the input's shape at run time.
+    """
     rng = np.random.default_rng(0)
-    inits = [numpy_helper.from_array(np.array([-1, 3], np.int64), "rows"),
-             numpy_helper.from_array(rng.standard_normal((3, 5)).astype(np.float32), "kernel"),
-             numpy_helper.from_array(np.array([0, 1], np.int64), "free"),
-             numpy_helper.from_array(np.array([5], np.int32), "units"),
-             numpy_helper.from_array(rng.standard_normal(5).astype(np.float32), "bias")]
+    inits = {"rows": np.array([-1, 3], np.int64),
+             "kernel": rng.standard_normal((3, 5)).astype(np.float32),
+             "free": np.array([0, 1], np.int64), "units": np.array([5], np.int32),
+             "bias": rng.standard_normal(5).astype(np.float32)}
     nodes = [helper.make_node("Reshape", ["x", "rows"], ["flat"]),
              helper.make_node("MatMul", ["flat", "kernel"], ["product"]),
              helper.make_node("Shape", ["x"], ["shape"]),
@@ -29,11 +30,7 @@ def tensordot(width: int | str) -> onnx.ModelProto:
              helper.make_node("Cast", ["target32"], ["target"], to=TensorProto.INT64),
              helper.make_node("Reshape", ["product", "target"], ["dense"]),
              helper.make_node("Add", ["dense", "bias"], ["y"])]
-    graph = helper.make_graph(
-        nodes, "tensordot", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
-                                                           ["N", width, 3])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", width, 5])], inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return float_model(nodes, inits, {"x": ["N", width, 3]}, {"y": ["N", width, 5]})
 
 
 @pytest.mark.parametrize("width", ["W", 7], ids=["dynamic", "static"])
@@ -49,16 +46,12 @@ def test_a_tensordot_becomes_one_matmul_without_shape_ops(width: int | str) -> N
 
 def test_a_target_of_known_sizes_becomes_a_constant() -> None:
     # (N, 6, 4) -> (N, 12, 2): the target's N is read from the input itself at run time
-    inits = [numpy_helper.from_array(np.array([0], np.int64), "batch"),
-             numpy_helper.from_array(np.array([12, 2], np.int64), "rest")]
+    inits = {"batch": np.array([0], np.int64), "rest": np.array([12, 2], np.int64)}
     nodes = [helper.make_node("Shape", ["x"], ["shape"]),
              helper.make_node("Gather", ["shape", "batch"], ["n"], axis=0),
              helper.make_node("Concat", ["n", "rest"], ["target"], axis=0),
              helper.make_node("Reshape", ["x", "target"], ["y"])]
-    graph = helper.make_graph(
-        nodes, "regroup", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 6, 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 12, 2])], inits)
-    stock = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    stock = float_model(nodes, inits, {"x": ["N", 6, 4]}, {"y": ["N", 12, 2]})
     data, counts = optimize(stock.SerializeToString(), lowering="native")
     model = onnx.load_from_string(data)
     assert [n.op_type for n in model.graph.node] == ["Reshape"]

@@ -16,12 +16,13 @@ import onnx_ir as ir
 import onnx_ir.passes.common as common_passes
 import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
 
 from converter.export.onnx_graph import WRITTEN_BY, lowerings, optimize
 from converter.export.onnx_graph.layout_assign import cost, label_of, optimise, relative
 from converter.export.onnx_graph.layout_frames import build, tensors
 from converter.export.onnx_graph.layout_ops import allowed, movable
+from tests.export.onnx_models import float_model
 from tests.export.random_graphs import random_graph
 
 SEEDS = range(60)
@@ -53,13 +54,14 @@ def interior_transposes(data: bytes) -> int:
 def tcn(width: int | str = "W") -> onnx.ModelProto:
     """The issue's TCN as tf2onnx writes it: a 1x1 projection read by a residual Add and the
     next conv, four causal dilated convs, each Relu'd and added to its block's input, every
-    conv between Transposes; a global max pool and a Dense."""
+    conv between Transposes; a global max pool and a Dense.
+    """
     rng = np.random.default_rng(5)
-    nodes, inits = [], []
+    nodes: list[onnx.NodeProto] = []
+    inits: dict[str, np.ndarray] = {}
 
     def conv(source: str, out: str, size: int, dilation: int, channels: int) -> None:
-        inits.append(numpy_helper.from_array(
-            rng.standard_normal((8, channels, size)).astype(np.float32), f"{out}_w"))
+        inits[f"{out}_w"] = rng.standard_normal((8, channels, size)).astype(np.float32)
         nodes.append(helper.make_node("Transpose", [source], [f"{out}_in"], perm=[0, 2, 1]))
         nodes.append(helper.make_node("Conv", [f"{out}_in", f"{out}_w"], [f"{out}_c"],
                                       kernel_shape=[size], dilations=[dilation],
@@ -74,12 +76,9 @@ def tcn(width: int | str = "W") -> onnx.ModelProto:
         nodes.append(helper.make_node("Add", [block, f"r{d}"], [f"add{d}"]))
         block = f"add{d}"
     nodes.append(helper.make_node("ReduceMax", [block], ["pooled"], axes=[1], keepdims=0))
-    inits.append(numpy_helper.from_array(rng.standard_normal((8, 4)).astype(np.float32), "dense"))
+    inits["dense"] = rng.standard_normal((8, 4)).astype(np.float32)
     nodes.append(helper.make_node("MatMul", ["pooled", "dense"], ["y"]))
-    graph = helper.make_graph(
-        nodes, "tcn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", width, 3])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])], inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return float_model(nodes, inits, {"x": ["N", width, 3]}, {"y": ["N", 4]})
 
 
 def test_a_residual_tcn_keeps_one_transpose_at_its_input() -> None:
@@ -108,9 +107,9 @@ def test_for_onnxruntime_the_tcn_runs_in_the_plane_whatever_reads_its_end() -> N
 def test_a_tensor_two_layouts_read_is_transposed_once_and_the_place_is_named() -> None:
     # a conv's output read by a Reshape that regroups channels-last values and a second conv
     rng = np.random.default_rng(3)
-    inits = [numpy_helper.from_array(rng.standard_normal((4, 3, 3)).astype(np.float32), "w1"),
-             numpy_helper.from_array(rng.standard_normal((4, 4, 3)).astype(np.float32), "w2"),
-             numpy_helper.from_array(np.array([0, -1, 2]), "regroup")]
+    inits = {"w1": rng.standard_normal((4, 3, 3)).astype(np.float32),
+             "w2": rng.standard_normal((4, 4, 3)).astype(np.float32),
+             "regroup": np.array([0, -1, 2])}
     nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 1]),
              helper.make_node("Conv", ["t", "w1"], ["c1"], pads=[1, 1]),
              helper.make_node("Transpose", ["c1"], ["h"], perm=[0, 2, 1]),
@@ -119,11 +118,7 @@ def test_a_tensor_two_layouts_read_is_transposed_once_and_the_place_is_named() -
              helper.make_node("Transpose", ["r"], ["t2"], perm=[0, 2, 1]),
              helper.make_node("Conv", ["t2", "w2"], ["c2"], pads=[1, 1]),
              helper.make_node("Transpose", ["c2"], ["y"], perm=[0, 2, 1])]
-    graph = helper.make_graph(
-        nodes, "two", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "W", 3])],
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("steps", "y")],
-        inits)
-    stock = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    stock = float_model(nodes, inits, {"x": ["N", "W", 3]}, {"steps": None, "y": None})
     data, counts = optimize(stock.SerializeToString(), lowering="native")
     assert ops(data) == ["Transpose", "Conv", "Relu", "Conv", "Transpose", "Reshape",
                          "Transpose"]
@@ -188,9 +183,9 @@ def test_the_cut_finds_what_an_exhaustive_search_finds() -> None:
 def test_a_constant_part_of_a_concat_is_laid_out_with_it() -> None:
     # x -> T -> Conv -> T -> Concat(channels, with a constant (1, 5, 2) block) -> T -> Conv
     rng = np.random.default_rng(4)
-    inits = [numpy_helper.from_array(rng.standard_normal((4, 3, 1)).astype(np.float32), "w1"),
-             numpy_helper.from_array(rng.standard_normal((1, 5, 2)).astype(np.float32), "block"),
-             numpy_helper.from_array(rng.standard_normal((2, 6, 1)).astype(np.float32), "w2")]
+    inits = {"w1": rng.standard_normal((4, 3, 1)).astype(np.float32),
+             "block": rng.standard_normal((1, 5, 2)).astype(np.float32),
+             "w2": rng.standard_normal((2, 6, 1)).astype(np.float32)}
     nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 1]),
              helper.make_node("Conv", ["t", "w1"], ["c1"]),
              helper.make_node("Transpose", ["c1"], ["h"], perm=[0, 2, 1]),
@@ -198,10 +193,7 @@ def test_a_constant_part_of_a_concat_is_laid_out_with_it() -> None:
              helper.make_node("Transpose", ["joined"], ["t2"], perm=[0, 2, 1]),
              helper.make_node("Conv", ["t2", "w2"], ["c2"]),
              helper.make_node("Transpose", ["c2"], ["y"], perm=[0, 2, 1])]
-    graph = helper.make_graph(
-        nodes, "concat", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 5, 3])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5, 2])], inits)
-    stock = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    stock = float_model(nodes, inits, {"x": ["N", 5, 3]}, {"y": ["N", 5, 2]})
     data, _ = optimize(stock.SerializeToString(), lowering="native")
     assert ops(data) == ["Transpose", "Conv", "Concat", "Conv", "Transpose"]
     x = rng.standard_normal((1, 5, 3)).astype(np.float32)
@@ -214,18 +206,15 @@ def test_a_shared_layout_node_whose_chains_stay_is_left_shared() -> None:
     # Transpose; neither chain collapses, so the copy made to try them must go again (the
     # passes then change nothing on their own output)
     rng = np.random.default_rng(6)
-    inits = [numpy_helper.from_array(np.array([0, 1, -1], np.int64), "flip"),
-             numpy_helper.from_array(np.array([-1, 9, 1], np.int64), "merge"),
-             numpy_helper.from_array(rng.standard_normal((2, 1, 3)).astype(np.float32), "w")]
+    inits = {"flip": np.array([0, 1, -1], np.int64),
+             "merge": np.array([-1, 9, 1], np.int64),
+             "w": rng.standard_normal((2, 1, 3)).astype(np.float32)}
     nodes = [helper.make_node("Reshape", ["x", "merge"], ["r"]),
              helper.make_node("Reshape", ["r", "flip"], ["flipped"]),
              helper.make_node("Transpose", ["r"], ["t"], perm=[0, 2, 1]),
              helper.make_node("Conv", ["t", "w"], ["c"], pads=[1, 1]),
              helper.make_node("Concat", ["c", "flipped"], ["y"], axis=1)]
-    graph = helper.make_graph(
-        nodes, "shared", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 3])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 9])], inits)
-    stock = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    stock = float_model(nodes, inits, {"x": ["N", 3, 3]}, {"y": ["N", 3, 9]})
     data, counts = optimize(stock.SerializeToString(), lowering="native")
     again = onnx.load_from_string(data)
     del again.metadata_props[:]
