@@ -221,3 +221,24 @@ def test_a_shared_layout_node_whose_chains_stay_is_left_shared() -> None:
     redone, recount = optimize(again.SerializeToString(), lowering="native")
     assert {name: n for name, n in recount.items() if n} == {}
     assert ops(redone) == ops(data)
+
+
+def test_a_one_channel_scale_and_shift_stays_a_scalar_where_it_broadcasts() -> None:
+    # fuzz seed 212: tf2onnx writes a BatchNormalization on a (N, 24, 1) input as a Mul and
+    # an Add by (1, 1, 1) constants; affine_batchnorm took them for the scale of axis 1
+    # (24 steps): an invalid BatchNormalization
+    rng = np.random.default_rng(7)
+    inits = {"scale": np.full((1, 1, 1), 1.7, np.float32),
+             "shift": np.full((1, 1, 1), -0.3, np.float32),
+             "w": rng.standard_normal((3, 1, 1)).astype(np.float32)}
+    nodes = [helper.make_node("Mul", ["x", "scale"], ["scaled"]),
+             helper.make_node("Add", ["scaled", "shift"], ["shifted"]),
+             helper.make_node("Transpose", ["shifted"], ["t"], perm=[0, 2, 1]),
+             helper.make_node("Conv", ["t", "w"], ["c"]),
+             helper.make_node("Transpose", ["c"], ["y"], perm=[0, 2, 1])]
+    stock = float_model(nodes, inits, {"x": ["N", 24, 1]}, {"y": ["N", 24, 3]})
+    x = rng.standard_normal((2, 24, 1)).astype(np.float32)
+    for lowering in ("native", "onnxruntime"):
+        data, _ = optimize(stock.SerializeToString(), lowering=lowering)
+        np.testing.assert_allclose(run(data, {"x": x})[0],
+                                   run(stock.SerializeToString(), {"x": x})[0], rtol=1e-5)

@@ -50,7 +50,14 @@ def affine_pair(
         return None
     add = users[0]
     other = add.inputs[1] if add.inputs[0] is mul.outputs[0] else add.inputs[0]
-    scale, offset = per_channel(constant(mul.inputs[scale_at])), per_channel(constant(other))
+    # The constants must span the input's axis 1 (a (1, 1, 1) constant broadcasts over any
+    # axis: on (N, W, 1) it is a scalar, not the scale of W channels).
+    dims = source.shape
+    channels = dims[1] if dims is not None and len(dims) > 1 else None
+    if not isinstance(channels, int):
+        return None
+    scale = per_channel(constant(mul.inputs[scale_at]), channels)
+    offset = per_channel(constant(other), channels)
     if scale is None or offset is None or scale.shape != offset.shape:
         return None
     return add, source, scale, offset
