@@ -214,3 +214,23 @@ def test_every_onnx_pass_follows_the_pass_contract_and_is_idempotent(opset) -> N
         assert again.modified is False, (step.name, again.changes)
         changed += [step.name] if first.modified else []
     assert {"native_1d", "fold_pad", "fold_bias"} <= set(changed)
+
+
+def test_a_pad_before_a_same_padded_conv_folds_into_its_pads() -> None:
+    # fuzz seed 184: ZeroPadding1D before a channels_first "same" Conv1D, which tf2onnx writes
+    # with auto_pad SAME_UPPER; the Pad stayed because only explicit pads were folded
+    from tests.export.onnx_models import float_model
+
+    rng = np.random.default_rng(8)
+    inits = {"pads": np.array([0, 0, 1, 0, 0, 2], np.int64),
+             "w": rng.standard_normal((2, 3, 3)).astype(np.float32)}
+    nodes = [helper.make_node("Pad", ["x", "pads"], ["padded"]),
+             helper.make_node("Conv", ["padded", "w"], ["y"], auto_pad="SAME_UPPER")]
+    stock = float_model(nodes, inits, {"x": ["N", 3, "W"]}, {"y": ["N", 2, "V"]})
+    data, counts = optimize(stock.SerializeToString(), lowering="native")
+    model = onnx.load_from_string(data)
+    assert counts["fold_pad"] == 1 and [n.op_type for n in model.graph.node] == ["Conv"]
+    attributes = {a.name: helper.get_attribute_value(a) for a in model.graph.node[0].attribute}
+    assert attributes["pads"] == [2, 3] and attributes.get("auto_pad", b"NOTSET") == b"NOTSET"
+    x = rng.standard_normal((2, 3, 11)).astype(np.float32)
+    np.testing.assert_allclose(run(data, x), run(stock.SerializeToString(), x), rtol=1e-5)

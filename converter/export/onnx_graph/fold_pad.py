@@ -11,6 +11,7 @@ from __future__ import annotations
 import onnx_ir as ir
 
 from converter.export.onnx_graph.layout import constant, int_list, is_op
+from converter.export.onnx_graph.tail_padding import conv_pads
 from converter.export.onnx_graph.values import required
 
 
@@ -26,13 +27,13 @@ def run(model: ir.Model) -> int:
             continue
         auto_pad = node.attributes.get_string("auto_pad", "NOTSET")
         spatial = len(amounts) // 2 - 2
-        if auto_pad not in ("NOTSET", "VALID") or spatial < 1:
+        own = own_pads(node, spatial)
+        if own is None:
             continue
-        own = list(node.attributes.get_ints("pads", [0] * (2 * spatial)))
         begin = [a + b for a, b in zip(own[:spatial], amounts[2:2 + spatial], strict=True)]
         end = [a + b for a, b in zip(own[spatial:], amounts[4 + spatial:], strict=True)]
         node.attributes["pads"] = ir.AttrInt64s("pads", begin + end)
-        if auto_pad == "VALID":
+        if auto_pad != "NOTSET":
             node.attributes["auto_pad"] = ir.AttrString("auto_pad", "NOTSET")
         between = required(node).producer() if perm is not None else None
         unpadded = pad.inputs[0]
@@ -47,6 +48,25 @@ def run(model: ir.Model) -> int:
                 graph.remove(dead, safe=True)
         folded += 1
     return folded
+
+
+def own_pads(conv: ir.Node, spatial: int) -> list[int] | None:
+    """A Conv's padding as explicit (begins, ends), or None where it depends on the length.
+
+    "SAME" padding of a stride-1 1-D conv is its reach split around it (a channels_first
+    Keras conv gets it from tf2onnx); with a stride it depends on the input length.
+    """
+    auto_pad = conv.attributes.get_string("auto_pad", "NOTSET")
+    if spatial < 1:
+        return None
+    if auto_pad in ("NOTSET", "VALID"):
+        return list(conv.attributes.get_ints("pads", [0] * (2 * spatial)))
+    kernel = constant(conv.inputs[1]) if len(conv.inputs) > 1 else None
+    strides = list(conv.attributes.get_ints("strides", [1] * spatial))
+    if spatial != 1 or kernel is None or kernel.ndim != 3 or strides != [1]:
+        return None
+    reach = (kernel.shape[2] - 1) * conv.attributes.get_ints("dilations", [1])[0]
+    return list(conv_pads(conv, reach))
 
 
 def padding_source(conv: ir.Node) -> tuple[ir.Node | None, tuple[int, ...] | None]:
