@@ -25,7 +25,8 @@ def test_a_random_model_converts_with_parity_and_its_invariants(seed: int,
                                                                 tmp_path: Path) -> None:
     outcome = check(seed, tmp_path)
     assert not outcome.failures, describe(outcome)
-    assert outcome.checks >= 8  # every CPU runtime compared at least one output
+    # every CPU runtime compared at least one output, but one that said why it could not
+    assert outcome.checks >= 8 - len(outcome.skipped), outcome.skipped
 
 
 def checked(model: Any, path: Path) -> Outcome:
