@@ -99,6 +99,7 @@ def our_files(name: str, path: Path, workdir: Path, lowering: str = "onnxruntime
     would write without choosing for onnxruntime, measured to show what the choice gains.
     """
     from converter import convert
+    from converter.export.onnx_graph import lowerings
     from converter.options import ConvertOptions
 
     out = workdir / f"{name.replace(' ', '_')}-{lowering}"
@@ -107,7 +108,8 @@ def our_files(name: str, path: Path, workdir: Path, lowering: str = "onnxruntime
     result = convert(path, ConvertOptions(output_dir=out, runtimes=("ort-cpu",), to=targets,
                                           onnx_lowering=lowering, **static))
     data = {a.format: (out / a.path).read_bytes() for a in result.artifacts}
-    notes = tuple(n for a in result.artifacts for n in a.lowerings)
+    # the lowerings chosen for onnxruntime (not the Transposes the file keeps, also listed)
+    notes = tuple(n for a in result.artifacts for n in lowerings(dict(a.graph_passes)))
     return Files(data.get("tflite"), data.get("onnx"), lowerings=notes)
 
 
