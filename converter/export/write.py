@@ -18,7 +18,7 @@ from converter.export.tflite import to_tflite
 from converter.graph.interface import input_specs, output_names
 from converter.options import ConvertOptions
 
-__all__ = ["export", "tflite_name"]
+__all__ = ["export", "stock_onnx", "tflite_name"]
 
 
 def tflite_name(stem: str, precision: str) -> str:
@@ -58,13 +58,18 @@ def export(
             record(tflite_name(stem, precision), "tflite", precision, data,
                    tflite_op_counts(data))
     if "onnx" in options.to:
-        function = serving_function(models["onnx"], specs, outputs)
-        stock = to_onnx(function, specs, options.opset)
+        stock = stock_onnx(models["onnx"], graph, options.opset)
         data, passes = optimize(stock, options.onnx_lowering)
         data = onnx_contract(data, names, outputs)
         record(f"{stem}.onnx", "onnx", "fp32", data, onnx_op_counts(data),
                onnx_op_counts(stock), passes)
     return artifacts
+
+
+def stock_onnx(model: Any, graph: ModelGraph, opset: int) -> bytes:
+    """tf2onnx's file for a built model, before converter's ONNX passes."""
+    specs = input_specs(graph)
+    return to_onnx(serving_function(model, specs, output_names(graph)), specs, opset)
 
 
 def samples(

@@ -45,18 +45,14 @@ SHAPE_OPS = ("Shape", "ConstantOfShape", "Size")
 def stock_onnx(path: Path, arch: Path | None) -> bytes:
     """tf2onnx's file for a model, as converter's export stage writes it before its passes."""
     from converter.build import build_targets
-    from converter.export.onnx import to_onnx
-    from converter.export.signature import serving_function
-    from converter.graph.interface import input_specs, output_names
+    from converter.export.write import stock_onnx as exported
     from converter.graph.pipeline import prepare
     from converter.load import LoadOptions, load_path
     from converter.options import ConvertOptions
 
     loaded = load_path(path, LoadOptions(arch) if arch else None)
     graph = prepare(loaded.graph, ConvertOptions(to=("onnx",))).targets["onnx"]
-    model = build_targets({"onnx": graph}, {}, False)["onnx"]
-    specs = input_specs(graph)
-    return to_onnx(serving_function(model, specs, output_names(graph)), specs, 17)
+    return exported(build_targets({"onnx": graph}, {}, False)["onnx"], graph, 17)
 
 
 @pytest.mark.parametrize(("name", "companion"), PASSING, ids=[n for n, _ in PASSING])
@@ -65,6 +61,7 @@ def test_native_onnx_keeps_transposes_only_where_an_op_needs_them(name: str,
     import onnx
 
     from converter.export.onnx_graph import lowerings, optimize
+    from converter.export.onnx_graph.kept_transposes import RECURRENT
 
     data, counts = optimize(stock_onnx(REAL_MODELS / name,
                                        REAL_MODELS / companion if companion else None), "native")
@@ -73,7 +70,7 @@ def test_native_onnx_keeps_transposes_only_where_an_op_needs_them(name: str,
     for line in lowerings(counts, data):
         number, _, text = line.partition(" Transpose(s) kept ")
         kept[text.split(":")[0]] += int(number)
-    recurrent = Counter(n.op_type for n in graph.node if n.op_type in ("LSTM", "GRU", "RNN"))
+    recurrent = Counter(n.op_type for n in graph.node if n.op_type in RECURRENT)
     for kind, ops in recurrent.items():
         assert kept.pop(f"into {kind}", 0) <= ops and kept.pop(f"out of {kind}", 0) <= ops
     assert dict(kept) == NEEDED.get(name, {})

@@ -14,9 +14,10 @@ from collections import Counter
 
 import onnx_ir as ir
 
+from converter.export.onnx_graph import default_states
 from converter.export.onnx_graph.layout import is_op
 
-RECURRENT = ("LSTM", "GRU", "RNN")
+RECURRENT = tuple(default_states.RECURRENT)
 # Ops that pass a recurrent op's output on unchanged in order (its direction axis dropped,
 # its last step taken).
 PASS_THROUGH = ("Squeeze", "Reshape", "Slice", "Identity", "Gather")

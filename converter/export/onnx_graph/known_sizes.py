@@ -17,6 +17,7 @@ import numpy as np
 import onnx_ir as ir
 
 from converter.export.onnx_graph.layout import constant, initializer, int_list, is_op, take_over
+from converter.export.onnx_graph.layout_ops import UNARY
 from converter.export.onnx_graph.values import typed_like
 
 
@@ -90,7 +91,7 @@ def carried(value: ir.Value, axis: int) -> list[tuple[ir.Value, int]]:
             axis -= sum(1 for a in added if a < axis)
         elif is_op(node, "Transpose"):
             axis = int(node.attributes.get_ints("perm", [])[axis])
-        elif not is_op(node, "Relu", "Tanh", "Sigmoid", "Cast", "Identity", "Neg", "Abs"):
+        elif not is_op(node, *UNARY):
             break
         value = source
         found.append((value, axis))
