@@ -42,6 +42,9 @@ class ConvertOptions:
             `static_length`, for delegates that need static tensors.
         static_batch: the batch size under static_shape.
         static_length: the sequence length under static_shape (needed for dynamic ones).
+        unroll_recurrent: TFLite unrolls a recurrent layer whose static length is at most
+            this many steps, instead of looping (0: loops everywhere; see README for the
+            measurement behind the default).
         io_layout: "source" keeps a channels_first model's input/output layout;
             "channels_last" gives the files channels_last inputs and outputs.
         runtimes: parity runtimes asked for by name; empty means DEFAULT_RUNTIMES. A runtime
@@ -83,6 +86,7 @@ class ConvertOptions:
     static_shape: bool = False
     static_batch: int = 1
     static_length: int | None = None
+    unroll_recurrent: int = 0
     io_layout: str = "source"
     allow_inconclusive: bool = False
     power: str = "auto"
@@ -127,6 +131,9 @@ class ConvertOptions:
         if self.static_batch < 1 or (self.static_length is not None and self.static_length < 1):
             raise UsageError(f"--static-batch and --static-length must be positive; received "
                              f"{self.static_batch} and {self.static_length}")
+        if self.unroll_recurrent < 0:
+            raise UsageError(f"--unroll-recurrent must be 0 or more steps; received "
+                             f"{self.unroll_recurrent}")
         if self.batch_size < 1 or any(n < 1 for n in self.lengths) or not self.lengths:
             raise UsageError(
                 f"batch size and lengths must be positive; received batch_size={self.batch_size}, "

@@ -5,8 +5,8 @@
    recorded: the graph parity checks is the graph after them;
 3. the export passes (`export.graph_passes.EXPORT_PASSES`), recorded when they changed
    something: they shape the files, not the graph parity checks;
-4. for TFLite, the TFLite-only passes (`unroll_recurrent`), recorded when they changed
-   something.
+4. for TFLite, the TFLite-only passes (`unroll_recurrent` under `--unroll-recurrent N`),
+   recorded when they changed something.
 A SavedModel without Keras metadata has no layer graph: normalisation is skipped (and said).
 """
 
@@ -68,6 +68,6 @@ def prepare(graph: ModelGraph, options: ConvertOptions, signature_only: bool = F
     targets = {"onnx": exported} if "onnx" in options.to else {}
     tflite_only: list[PassRecord] = []
     if "tflite" in options.to:
-        targets["tflite"], tflite_only = run_passes(exported, (unroll_recurrent.PASS,),
-                                                    keep_unmodified=False)
+        unroll = unroll_recurrent.UnrollStaticRecurrent(options.unroll_recurrent)
+        targets["tflite"], tflite_only = run_passes(exported, (unroll,), keep_unmodified=False)
     return Prepared(graph, targets, (*records, *optional, *shaping, *tflite_only))

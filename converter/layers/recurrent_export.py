@@ -1,9 +1,15 @@
 """Export forms of the recurrent family (see `recurrent`), built on demand.
 
 A recurrent layer's zero initial state is tiled from the input instead of sized by SHAPE
-(which LiteRT's GPU accelerator refuses), and at a dynamic length for TFLite it runs its own
-while loop: Keras's loop stores steps in TensorLists whose element shape holds the dynamic
-batch, which TFLite builtins refuse; this loop carries the state in loop variables instead.
+(which LiteRT's GPU accelerator refuses), and for TFLite it runs its own while loop at any
+length: Keras's loop stores steps in TensorLists whose element shape holds the dynamic batch,
+which TFLite builtins refuse; this loop carries the state in loop variables instead and
+writes each step's output in place (DYNAMIC_UPDATE_SLICE), so a step costs the same at step
+10,000 as at step 1. A layer whose config says `unroll` (`--unroll-recurrent`) is unrolled.
+
+Not TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM: its states are variable tensors that keep
+the last call's final state, so every invocation after the first starts from it (measured
+with LiteRT 2.3, the stock converter's files included) and it needs a static batch.
 """
 
 from __future__ import annotations
@@ -37,9 +43,8 @@ def recurrent_class(base: Any, target: str) -> Any:
                 # One tile per distinct size: LSTM's equal h and c zeros are one tensor.
                 tiles = {n: tf.tile(zero, [1, n]) for n in dict.fromkeys(map(int, sizes))}
                 initial_state = [tiles[int(n)] for n in sizes]
-            if (target == "tflite" and sequences.shape[1] is None and mask is None
-                    and not self.stateful and not self.unroll):
-                return while_loop(self, sequences, list(initial_state))
+            if target == "tflite" and not self.stateful and not self.unroll:
+                return while_loop(self, sequences, list(initial_state), mask)
             return super().call(sequences, initial_state=initial_state, mask=mask,
                                 training=training)
 
@@ -47,32 +52,56 @@ def recurrent_class(base: Any, target: str) -> Any:
     return Recurrent
 
 
-def while_loop(layer: Any, sequences: Any, states: list[Any]) -> Any:
-    """A recurrent layer's recurrence as a tf.while_loop over the dynamic time axis.
+def while_loop(layer: Any, sequences: Any, states: list[Any], mask: Any = None) -> Any:
+    """A recurrent layer's recurrence as a tf.while_loop over the time axis.
 
-    Each step's output is written in place into a time-major buffer (SCATTER_ND-style
-    update): an output grown by concatenation changes shape every step, and XNNPACK then
-    computes wrong numbers.
+    The input product of every step is made before the loop (`recurrent_steps`). Each step
+    reads its slice of the time-major projection and writes its output into a time-major
+    buffer at its index (XLA's DynamicUpdateSlice, TFLite's DYNAMIC_UPDATE_SLICE): an output
+    grown by concatenation changes shape every step (XNNPACK then computes wrong numbers),
+    and a scatter into the whole buffer costs a pass over it every step. Where a mask
+    (Masking in front) clears a step, the state is carried over and the output is the
+    previous one, or zeros with `zero_output_for_mask`, as Keras's own loop does.
     """
     import tensorflow as tf
+    from tensorflow.compiler.tf2xla.python import xla
+
+    from converter.layers.recurrent_steps import projection
 
     steps = tf.shape(sequences)[1]
     units = int(layer.cell.output_size)
-    timeline = tf.transpose(sequences[:, :, :1], (1, 0, 2))
-    buffer = tf.tile(tf.zeros_like(timeline), [1, 1, units])
+    known = projection(layer.cell)
+    if known is not None:
+        kernel, bias, step = known
+        projected = tf.matmul(sequences, kernel)
+        sequences = projected if bias is None else projected + bias
+    timeline = tf.transpose(sequences, (1, 0, 2))
+    # time-major, as float: TFLite's STRIDED_SLICE takes no bool tensor
+    keep = None if mask is None else tf.expand_dims(tf.transpose(tf.cast(mask, sequences.dtype)), 2)
     last = tf.tile(tf.zeros_like(sequences[:, 0, :1]), [1, units])
+    # the whole sequence's buffer only where the layer returns it
+    buffer = (tf.tile(tf.zeros_like(timeline[:, :, :1]), [1, 1, units])
+              if layer.return_sequences else last)
+    zero = tf.constant(0, tf.int32)
 
     def body(t: Any, outputs: Any, final: Any, *carried: Any) -> Any:
         index = steps - 1 - t if layer.go_backwards else t
-        output, new = layer.cell.call(tf.gather(sequences, index, axis=1), list(carried),
-                                      training=False)
-        new = list(new) if isinstance(new, (list, tuple)) else [new]
+        if known is not None:
+            output, new = step(layer.cell, timeline[index], list(carried))
+        else:
+            output, new = layer.cell.call(timeline[index], list(carried), training=False)
+            new = list(new) if isinstance(new, (list, tuple)) else [new]
+        if keep is not None:
+            kept = keep[index] > 0
+            cleared = tf.zeros_like(output) if layer.zero_output_for_mask else final
+            output = tf.where(kept, output, cleared)
+            new = [tf.where(kept, n, c) for n, c in zip(new, carried, strict=True)]
         if layer.return_sequences:
-            outputs = tf.tensor_scatter_nd_update(outputs, tf.reshape(t, (1, 1)), output[None])
+            outputs = xla.dynamic_update_slice(outputs, output[None], tf.stack([t, zero, zero]))
         return (t + 1, outputs, output, *new)
 
     _, outputs, final, *states_out = tf.while_loop(
-        lambda t, *_: t < steps, body, (tf.constant(0), buffer, last, *states))
+        lambda t, *_: t < steps, body, (zero, buffer, last, *states))
     result = tf.transpose(outputs, (1, 0, 2)) if layer.return_sequences else final
     return [result, *states_out] if layer.return_state else result
 

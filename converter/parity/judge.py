@@ -116,10 +116,25 @@ def judge(runtime: str, artifact: Artifact, outcome: WorkerOutcome, reference: W
                                   f"{len(expected.outputs)}")
     found = comparisons(names, observed, logits, expected, tolerance)
     status, reason = verdict(found, expected, tolerance)
+    drift = float(outcome.facts.get("repeat_max_abs", 0.0))
+    if drift > drift_bound(tolerance, expected):
+        status, reason = "failed", "; ".join(filter(None, (reason, (
+            f"the first input run again after the others gave other outputs (max abs "
+            f"{drift:.3g}): the file keeps state between invocations, so an app's second "
+            "call differs from its first"))))
     return ParityCheck(
         runtime, artifact.path, status,  # type: ignore[arg-type]
         max(c.max_abs for c in found), max(c.max_rel for c in found), reason, tolerance,
         found, outcome.seconds, outcome.facts)
+
+
+def drift_bound(tolerance: Tolerance, expected: Expected) -> float:
+    """How far a second call on the same input may move an output: the absolute tolerance."""
+    if not tolerance.scaled:
+        return tolerance.atol
+    largest = max((float(np.max(np.abs(a), initial=0.0)) for series in expected.outputs.values()
+                   for a in series), default=1.0)
+    return tolerance.atol * largest
 
 
 def power_of(check: ParityCheck, artifact: Artifact, defects: Sequence[Mapping[str, Any]],

@@ -34,11 +34,32 @@ def run(request: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
         arrays = {key: data[key] for key in data.files}
     runtime = create(request["runtime"])
     outputs = run_all(runtime, request, request["target"], arrays, "")
+    drift = 0.0 if runtime.slow else repeat_drift(runtime, request, arrays, outputs)
     copies, note = planted(request, arrays)
     if request.get("logits"):
         outputs |= logits_of(request, arrays)
     save_arrays(Path(request["outputs"]), outputs | copies)
-    return {"facts": runtime.facts(), "power_note": note}
+    return {"facts": runtime.facts() | ({"repeat_max_abs": drift} if drift else {}),
+            "power_note": note}
+
+
+def repeat_drift(runtime: Runtime, request: Mapping[str, Any], arrays: Mapping[str, Any],
+                 outputs: Mapping[str, Any]) -> float:
+    """Max abs change of the first case's outputs when it runs again, after every case.
+
+    A stateless model gives the same outputs; a file that keeps state between invocations
+    (TFLite's fused LSTM, whose state tensors hold the last call's final state) does not,
+    and an app calling it twice gets other answers. Slow runtimes (reference kernels) skip
+    it: the optimised ones run the same file.
+    """
+    import numpy as np
+
+    feeds = {feed: arrays[f"0/{name}"] for name, feed in
+             zip(request["input_names"], request["feed_names"], strict=True)}
+    again = runtime.run(feeds)
+    return max((float(np.max(np.abs(np.asarray(value, np.float64) - outputs[f"0/{index}"]),
+                              initial=0.0))
+                for index, value in enumerate(again)), default=0.0)
 
 
 def planted(request: Mapping[str, Any], arrays: Mapping[str, Any]) -> tuple[dict[str, Any], str]:

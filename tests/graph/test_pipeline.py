@@ -22,12 +22,14 @@ VARIANTS = {
     "static": ConvertOptions(static_shape=True, static_length=64),
     "channels-last-io": ConvertOptions(io_layout="channels_last", static_shape=True,
                                        static_length=48, static_batch=2),
+    "unrolled": ConvertOptions(static_shape=True, static_length=64, unroll_recurrent=64),
 }
 
 
 def plan(options: ConvertOptions) -> list[Pass]:
     """Every pass a conversion with `options` runs, in order."""
-    return [*DEFAULT_PASSES, *option_passes(options), *EXPORT_PASSES, unroll_recurrent.PASS]
+    return [*DEFAULT_PASSES, *option_passes(options), *EXPORT_PASSES,
+            unroll_recurrent.UnrollStaticRecurrent(options.unroll_recurrent)]
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -69,12 +71,13 @@ def test_static_shapes_follow_each_layers_arithmetic() -> None:
     assert static_shapes(recurrent_graph(None, 4))[TensorRef("crop")] == (None, 4)
 
 
-@pytest.mark.parametrize(("length", "unrolled"), [(1030, True), (1031, False), (None, False)])
-def test_a_recurrent_layer_is_unrolled_up_to_1024_static_steps(length: int | None,
-                                                                unrolled: bool) -> None:
-    result = unroll_recurrent.PASS(recurrent_graph(length, 4))
+@pytest.mark.parametrize(("length", "limit", "unrolled"), [
+    (1030, 1024, True), (1031, 1024, False), (None, 1024, False), (1030, 0, False)])
+def test_a_recurrent_layer_is_unrolled_only_up_to_the_steps_asked_for(
+        length: int | None, limit: int, unrolled: bool) -> None:
+    result = unroll_recurrent.UnrollStaticRecurrent(limit)(recurrent_graph(length, 4))
     assert result.modified is unrolled
     assert result.graph.layer("rnn").config.get("unroll", False) is unrolled
     if unrolled:
-        assert result.changes == ("rnn: unroll=True over 1024 static steps (TFLite builtins "
-                                  "cannot express the loop form)",)
+        assert result.changes == ("rnn: unroll=True over 1024 static steps "
+                                  "(--unroll-recurrent 1024)",)

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -75,9 +76,10 @@ def test_the_native_onnx_lowering_keeps_1d_convs(tmp_path) -> None:
     assert result.report["options"]["onnx_lowering"] == "native"
 
 
-@pytest.mark.parametrize(("length", "whiles"), [(None, 4), (12, 0)], ids=["dynamic", "static"])
-def test_recurrent_layers_are_builtin_tflite(tmp_path, length, whiles) -> None:
-    # Dynamic length: one builtin WHILE per direction; static: unrolled. No Flex either way.
+@pytest.mark.parametrize(("length", "unroll", "whiles"), [(None, 0, 4), (12, 0, 4), (12, 12, 0)],
+                         ids=["dynamic", "static", "static-unrolled"])
+def test_recurrent_layers_are_builtin_tflite(tmp_path, length, unroll, whiles) -> None:
+    # One builtin WHILE per direction at any length; unrolled where asked; no Flex.
     import keras
 
     from converter import convert
@@ -88,12 +90,38 @@ def test_recurrent_layers_are_builtin_tflite(tmp_path, length, whiles) -> None:
     h = keras.layers.Bidirectional(keras.layers.GRU(5), name="bigru")(h)
     keras.Model(x, h).save(tmp_path / "rnn.keras")
     result = convert(tmp_path / "rnn.keras", ConvertOptions(
-        output_dir=tmp_path / "out", runtimes=(*TFLITE_RUNTIMES, "ort-cpu")))
+        output_dir=tmp_path / "out", runtimes=(*TFLITE_RUNTIMES, "ort-cpu"),
+        unroll_recurrent=unroll))
     assert result.passed, [c.reason for c in result.parity if not c.passed]
     tflite = result.artifacts[0]
     assert tflite.op_counts.get("WHILE", 0) == whiles and not tflite.delegates["flex_ops"]
+    unrolled = [r for r in result.report["passes"] if r["name"].startswith("unroll_static")]
+    assert [r["changes"] for r in unrolled] == ([[
+        f"{name}: unroll=True over 12 static steps (--unroll-recurrent 12)"
+        for name in ("rnn", "lstm", "bigru")]] if unroll else [])
     # tf2onnx fuses the LSTM into one ONNX LSTM; the GRU and SimpleRNN stay as loops.
     assert result.artifacts[1].op_counts.get("LSTM") == 1, result.artifacts[1].op_counts
+
+
+def test_recurrent_loops_keep_their_numbers_from_1_to_10000_steps(tmp_path) -> None:
+    # Each step's output is written in place: step 10,000 costs what step 1 does.
+    import keras
+
+    from converter import convert
+
+    x = keras.Input((None, 3), name="signal")
+    h = keras.layers.Conv1D(4, 3, padding="causal")(x)
+    h = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True))(h)
+    h = keras.layers.GRU(3, return_sequences=True, go_backwards=True)(h)
+    h = keras.layers.SimpleRNN(2)(h)
+    keras.Model(x, h).save(tmp_path / "long.keras")
+    lengths = (1, 2, 97, 1500, 10000)
+    result = convert(tmp_path / "long.keras", ConvertOptions(
+        output_dir=tmp_path / "out", lengths=lengths, batch_size=1, power="off",
+        runtimes=("keras", *TFLITE_RUNTIMES, "ort-cpu")))
+    assert result.passed, [c.reason for c in result.parity if not c.passed]
+    assert [case["signal"][1] for case in result.report["inputs"]["cases"]] == list(lengths)
+    assert {c.runtime for c in result.parity if c.passed} >= {*TFLITE_RUNTIMES, "ort-cpu"}
 
 
 # kim_cnn: tf2onnx names its three branches' equal Squeeze axes differently in each run;
@@ -152,3 +180,66 @@ def test_every_opset_gives_the_same_minimal_onnx_graph(tmp_path, opset) -> None:
     assert result.artifacts[0].op_counts == {"Add": 4, "Conv": 13, "Mul": 3, "Relu": 1,
                                              "Sigmoid": 3, "Softmax": 1, "Tanh": 3,
                                              "Transpose": 2}
+
+
+def test_a_file_that_keeps_state_between_invocations_fails_its_check(tmp_path) -> None:
+    # The stock converter fuses a tf.keras LSTM into UNIDIRECTIONAL_SEQUENCE_LSTM, whose
+    # state tensors keep the last call's final state: the same input, called again, differs.
+    import tensorflow as tf
+    import tf_keras
+
+    from converter.api import verify_files
+
+    tf_keras.utils.set_random_seed(0)
+    x = tf_keras.Input((8, 3), batch_size=1, name="x")
+    h = tf_keras.layers.Conv1D(4, 3, activation="relu")(x)
+    model = tf_keras.Model(x, tf_keras.layers.Dense(2, name="out")(tf_keras.layers.LSTM(8)(h)))
+    # a strong recurrence over few steps: the state a call starts from shows in its output
+    model.set_weights([w * 3 if w.shape == (8, 32) else w for w in model.get_weights()])
+    model.save(tmp_path / "lstm.h5")
+    stock = tmp_path / "stock.tflite"
+    stock.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    result = verify_files(tmp_path / "lstm.h5", [stock], ConvertOptions(
+        batch_size=1, power="off", runtimes=TFLITE_RUNTIMES))
+    checks = {c.runtime: c for c in result.parity}
+    for name in ("tflite-xnnpack", "tflite-builtin"):
+        assert checks[name].status == "failed"
+        assert "keeps state between invocations" in checks[name].reason
+        assert checks[name].facts["repeat_max_abs"] > 1e-5
+    # converter's own file loops instead: the same input gives the same outputs every call
+    own = convert_model(tmp_path / "lstm.h5", tmp_path / "out")
+    assert own.passed and all("repeat_max_abs" not in c.facts for c in own.parity)
+
+
+def convert_model(path: Path, out: Path, inputs: Path | None = None) -> Any:
+    from converter import convert
+
+    return convert(path, ConvertOptions(output_dir=out, to=("tflite",), batch_size=1,
+                                        power="off", runtimes=("keras", *TFLITE_RUNTIMES),
+                                        inputs=inputs))
+
+
+def test_masked_steps_carry_the_state_in_the_tflite_loop(tmp_path) -> None:
+    # Masking in front: a cleared step keeps the state and repeats the previous output,
+    # as Keras's own loop does; zeros padded at the end, the start and the middle.
+    import tf_keras
+
+    tf_keras.utils.set_random_seed(1)
+    x = tf_keras.Input((None, 3), name="x")
+    h = tf_keras.layers.LSTM(5, return_sequences=True)(tf_keras.layers.Masking(0.0)(x))
+    h = tf_keras.layers.Bidirectional(tf_keras.layers.GRU(4, return_sequences=True,
+                                                          reset_after=False))(h)
+    model = tf_keras.Model(x, tf_keras.layers.SimpleRNN(3, go_backwards=True)(h))
+    model.save(tmp_path / "masked.h5")
+    data = np.random.default_rng(0).uniform(-2, 2, (4, 20, 3)).astype(np.float32)
+    data[0, 15:] = 0
+    data[1, :5] = 0
+    data[2, 7:9] = 0
+    np.savez(tmp_path / "inputs.npz", x=data)
+    # the mask matters: the same layers without it give other outputs on these inputs
+    unmasked = tf_keras.Model(x, model.layers[-1](model.layers[-2](model.layers[-3](x))))
+    assert np.abs(unmasked(data).numpy() - model(data).numpy()).max() > 1e-2
+    result = convert_model(tmp_path / "masked.h5", tmp_path / "out",
+                           inputs=tmp_path / "inputs.npz")
+    assert result.passed, [c.reason for c in result.parity if not c.passed]
+    assert result.artifacts[0].op_counts["WHILE"] == 4

@@ -1,12 +1,11 @@
-"""TFLite-only pass: recurrent layers over a static length are unrolled.
+"""TFLite-only pass, asked for with `--unroll-recurrent N`: short static loops unrolled.
 
 Given: the graph a .tflite file is built from, with LSTM / GRU / SimpleRNN layers (in a
-Bidirectional too) whose input has a static length of at most MAX_UNROLL steps
-(`graph.shapes`).
+Bidirectional too) whose input has a static length of at most N steps (`graph.shapes`).
 Result: those layers' configs (and a Bidirectional's inner ones) with `unroll=True`: the
-same numbers, but Keras 3's loop form becomes TensorList ops that TFLite builtins cannot
-express. Beyond MAX_UNROLL steps the graph grows too large, and a dynamic length runs the
-export class's own while loop. ONNX files are built without this pass (one LSTM/GRU node).
+same numbers, one copy of the cell per step instead of the export class's WHILE loop
+(`layers.recurrent_export`). N = 0 (the default) unrolls nothing. ONNX files are built
+without this pass (one LSTM/GRU/RNN node).
 """
 
 from __future__ import annotations
@@ -20,10 +19,6 @@ from converter.graph.passes import GraphResult, PassResult
 from converter.graph.shapes import sequence_length, static_shapes
 from converter.layers import inner_layers, spec_of
 
-# Longest sequence a recurrent layer is unrolled over: beyond it the graph grows too large.
-MAX_UNROLL = 1024
-
-
 def unrolled(config: Mapping[str, Any], class_name: str) -> dict[str, Any] | None:
     """The config with every recurrent part unrolled, or None when it has none."""
     if spec_of(class_name).recurrent:
@@ -36,9 +31,12 @@ def unrolled(config: Mapping[str, Any], class_name: str) -> dict[str, Any] | Non
 
 
 class UnrollStaticRecurrent:
-    """The pass object (see the module docstring)."""
+    """The pass object (see the module docstring), for loops of at most `max_steps` steps."""
 
     name = "unroll_static_recurrent (TFLite only)"
+
+    def __init__(self, max_steps: int) -> None:
+        self.max_steps = max_steps
 
     def __call__(self, graph: ModelGraph) -> GraphResult:
         """Unroll every recurrent layer whose input length is static and short enough."""
@@ -49,16 +47,13 @@ class UnrollStaticRecurrent:
             steps = sequence_length(shapes, layer.calls[0].inputs[0]) if layer.calls and (
                 layer.calls[0].inputs) else None
             config = unrolled(layer.config, layer.class_name) if (
-                steps is not None and 0 < steps <= MAX_UNROLL) else None
+                steps is not None and 0 < steps <= self.max_steps) else None
             if config is None or config == dict(layer.config):
                 layers.append(layer)
                 continue
             layers.append(replace(layer, config=config))
-            changes.append(f"{layer.name}: unroll=True over {steps} static steps (TFLite "
-                           "builtins cannot express the loop form)")
+            changes.append(f"{layer.name}: unroll=True over {steps} static steps "
+                           f"(--unroll-recurrent {self.max_steps})")
         if not changes:
             return PassResult(graph, False)
         return PassResult(replace(graph, layers=tuple(layers)), True, tuple(changes))
-
-
-PASS = UnrollStaticRecurrent()

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from converter.parity.runtimes.base import Accepts, check_feeds
-from converter.parity.runtimes.keras_source import KerasSource, call_model
+from converter.parity.runtimes.keras_source import KerasSource, call_model, traced_if_recurrent
 
 
 class KerasNormalized(KerasSource):
@@ -36,7 +36,7 @@ class KerasNormalized(KerasSource):
 
         graph = load_graph(Path(path))
         self.inputs = [s.name for s in input_specs(graph)]
-        self.model = build(graph, self.custom, self.allow_lambda)
+        self.model = traced_if_recurrent(build(graph, self.custom, self.allow_lambda))
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Call the model; outputs in the graph's order."""

@@ -46,13 +46,29 @@ class KerasSource(Defaults):
         else:
             import keras
 
-            self.model = keras.saving.load_model(path, compile=False,
-                                                 custom_objects=self.custom or None,
-                                                 safe_mode=not self.allow_lambda)
+            self.model = traced_if_recurrent(keras.saving.load_model(
+                path, compile=False, custom_objects=self.custom or None,
+                safe_mode=not self.allow_lambda))
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Call the model in inference mode; inputs are positional, in the graph's order."""
         return call_model(self.model, feeds)
+
+
+def traced_if_recurrent(model: Any) -> Any:
+    """A Keras 3 model with recurrent layers as one traced function, others as they are.
+
+    Called eagerly, Keras 3 steps a recurrent layer in Python: 10,000 steps of a small
+    CNN-LSTM take 122 s eagerly, 1.3 s traced. Traced, each new input shape costs a trace,
+    which a model without recurrent layers would not win back.
+    """
+    import keras
+    import tensorflow as tf
+
+    if not any(isinstance(layer, keras.layers.RNN) for layer in model._flatten_layers()):
+        return model
+    traced = tf.function(lambda inputs: model(inputs, training=False), reduce_retracing=True)
+    return lambda inputs, training=False: traced(inputs)
 
 
 def call_model(model: Any, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
