@@ -43,8 +43,9 @@ class ConvertOptions:
         static_batch: the batch size under static_shape.
         static_length: the sequence length under static_shape (needed for dynamic ones).
         unroll_recurrent: TFLite unrolls a recurrent layer whose static length is at most
-            this many steps, instead of looping (0: loops everywhere; see README for the
-            measurement behind the default).
+            this many steps, instead of looping (0: loops everywhere). The default is the
+            README's measurement: unrolled runs 2.8x faster on XNNPACK at 64 steps, 1.2x at
+            256 for six times the export time.
         io_layout: "source" keeps a channels_first model's input/output layout;
             "channels_last" gives the files channels_last inputs and outputs.
         runtimes: parity runtimes asked for by name; empty means DEFAULT_RUNTIMES. A runtime
@@ -86,7 +87,7 @@ class ConvertOptions:
     static_shape: bool = False
     static_batch: int = 1
     static_length: int | None = None
-    unroll_recurrent: int = 0
+    unroll_recurrent: int = 64
     io_layout: str = "source"
     allow_inconclusive: bool = False
     power: str = "auto"

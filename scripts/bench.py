@@ -260,13 +260,26 @@ def table(rows: dict[str, Row]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Benchmark every requested model and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(description: str, argv: list[str] | None) -> argparse.Namespace:
+    """--models, --out and --repeat-seconds, as every benchmark script reads them."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--models", nargs="*", default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--repeat-seconds", type=float, default=2.0)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def publish(text: str, out: Path | None) -> int:
+    """Print the table, write it to `out` too when given; the exit status."""
+    print(text)
+    if out:
+        out.write_text(text + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Benchmark every requested model and print the table."""
+    args = arguments(__doc__.splitlines()[0], argv)
     rows = {}
     with tempfile.TemporaryDirectory(prefix="converter-bench-") as tmp:
         for name, path in model_paths(args.models).items():
@@ -283,11 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             assert stock_row is not None and our_row is not None
             rows[name] = (stock_row, our_row, native_row, stock)
             print(f"bench: {name} done", file=sys.stderr, flush=True)
-    text = table(rows)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
-    return 0
+    return publish(table(rows), args.out)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from converter.export.op_counts import onnx_op_counts, tflite_op_counts
 from converter.export.signature import serving_function
 from converter.export.tflite import to_tflite
 from converter.graph.interface import input_specs, output_names
+from converter.layers import inner_layers, spec_of
 from converter.options import ConvertOptions
 
 __all__ = ["export", "stock_onnx", "tflite_name"]
@@ -67,9 +69,40 @@ def export(
 
 
 def stock_onnx(model: Any, graph: ModelGraph, opset: int) -> bytes:
-    """tf2onnx's file for a built model, before converter's ONNX passes."""
+    """tf2onnx's file for a built model, before converter's ONNX passes.
+
+    tf2onnx finds a Keras LSTM/GRU loop and writes one LSTM/GRU node only where the batch is
+    dynamic (at batch 1 TensorFlow rewrites the loop's transposes into reshapes and the
+    Loop stays): a graph with recurrent layers is traced at a dynamic batch and its inputs
+    and outputs are given the static batch after.
+    """
     specs = input_specs(graph)
-    return to_onnx(serving_function(model, specs, output_names(graph)), specs, opset)
+    batch = {s.shape[0] for s in specs}
+    if None in batch or len(batch) != 1 or not has_recurrent(graph):
+        return to_onnx(serving_function(model, specs, output_names(graph)), specs, opset)
+    traced = tuple(replace(s, shape=(None, *s.shape[1:])) for s in specs)
+    data = to_onnx(serving_function(model, traced, output_names(graph)), traced, opset)
+    return with_batch(data, int(batch.pop() or 0))
+
+
+def has_recurrent(graph: ModelGraph) -> bool:
+    """Whether a layer of the graph, or one a wrapper holds, is recurrent."""
+    return any(spec_of(layer.class_name).recurrent or any(
+        spec_of(name).recurrent for _, name, _ in inner_layers(layer.config))
+        for layer in graph.layers)
+
+
+def with_batch(data: bytes, batch: int) -> bytes:
+    """The ONNX file with the first axis of its graph inputs and outputs fixed to `batch`."""
+    import onnx
+
+    model = onnx.load_from_string(data)
+    for value in (*model.graph.input, *model.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if dims:
+            dims[0].Clear()
+            dims[0].dim_value = batch
+    return bytes(model.SerializeToString())
 
 
 def samples(

@@ -162,6 +162,28 @@ def test_gpu_refusal_of_a_graph_with_shape_ops_says_why(tmp_path) -> None:
     assert "the GPU accelerator refused the graph" in check["reason"]
 
 
+@pytest.mark.skipif(bool(vulkan_reason()), reason="no Vulkan driver (scripts/setup.sh as root)")
+@pytest.mark.parametrize("unroll", [16, 0])
+def test_the_gpu_runs_short_recurrent_layers_unrolled_and_says_why_not_loops(
+        tmp_path, unroll: int) -> None:
+    import keras
+
+    from converter import convert
+
+    x = keras.Input((16, 3), name="x")
+    h = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True))(x)
+    keras.Model(x, keras.layers.GRU(3)(h)).save(tmp_path / "rnn.keras")
+    result = convert(tmp_path / "rnn.keras", ConvertOptions(
+        output_dir=tmp_path / "out", to=("tflite",), static_shape=True, power="off",
+        unroll_recurrent=unroll, runtimes=("tflite-builtin", "litert-gpu-fp32")))
+    gpu = next(c for c in result.parity if c.runtime == "litert-gpu-fp32")
+    if unroll:
+        assert result.passed and gpu.facts["fully_accelerated"] is True
+        assert gpu.max_abs <= 1e-5
+    else:
+        assert gpu.status == "crashed" and "it has no WHILE kernel" in gpu.reason
+
+
 @pytest.mark.parametrize(("runtime", "status", "code"),
                          [("ort-cpu", "timeout", 1), ("onnx-reference", "skipped", 4)])
 def test_a_hang_is_a_timeout_but_a_slow_reference_evaluator_is_skipped(  # asked for: exit 4

@@ -76,10 +76,12 @@ def test_the_native_onnx_lowering_keeps_1d_convs(tmp_path) -> None:
     assert result.report["options"]["onnx_lowering"] == "native"
 
 
-@pytest.mark.parametrize(("length", "unroll", "whiles"), [(None, 0, 4), (12, 0, 4), (12, 12, 0)],
-                         ids=["dynamic", "static", "static-unrolled"])
+@pytest.mark.parametrize(("length", "unroll", "whiles"),
+                         [(None, 64, 4), (12, 0, 4), (1500, 64, 4), (12, 64, 0)],
+                         ids=["dynamic", "static-looped", "static-1500", "static-unrolled"])
 def test_recurrent_layers_are_builtin_tflite(tmp_path, length, unroll, whiles) -> None:
-    # One builtin WHILE per direction at any length; unrolled where asked; no Flex.
+    # One builtin WHILE per direction beyond --unroll-recurrent (default 64) steps and at a
+    # dynamic length, unrolled up to it; no Flex either way.
     import keras
 
     from converter import convert
@@ -97,8 +99,8 @@ def test_recurrent_layers_are_builtin_tflite(tmp_path, length, unroll, whiles) -
     assert tflite.op_counts.get("WHILE", 0) == whiles and not tflite.delegates["flex_ops"]
     unrolled = [r for r in result.report["passes"] if r["name"].startswith("unroll_static")]
     assert [r["changes"] for r in unrolled] == ([[
-        f"{name}: unroll=True over 12 static steps (--unroll-recurrent 12)"
-        for name in ("rnn", "lstm", "bigru")]] if unroll else [])
+        f"{name}: unroll=True over 12 static steps (--unroll-recurrent 64)"
+        for name in ("rnn", "lstm", "bigru")]] if whiles == 0 else [])
     # tf2onnx fuses the LSTM into one ONNX LSTM; the GRU and SimpleRNN stay as loops.
     assert result.artifacts[1].op_counts.get("LSTM") == 1, result.artifacts[1].op_counts
 
@@ -243,3 +245,21 @@ def test_masked_steps_carry_the_state_in_the_tflite_loop(tmp_path) -> None:
                            inputs=tmp_path / "inputs.npz")
     assert result.passed, [c.reason for c in result.parity if not c.passed]
     assert result.artifacts[0].op_counts["WHILE"] == 4
+
+
+def test_a_static_batch_keeps_one_onnx_lstm_node(tmp_path) -> None:
+    # tf2onnx finds the Keras LSTM only at a dynamic batch: traced so, then given batch 1
+    import onnx
+
+    from converter import convert
+
+    result = convert(sample("conv_bilstm.h5"), ConvertOptions(
+        output_dir=tmp_path, to=("onnx",), static_shape=True, power="off",
+        runtimes=("ort-cpu", "onnx-reference")))
+    assert result.passed, [c.reason for c in result.parity if not c.passed]
+    model = onnx.load(tmp_path / "conv_bilstm.onnx")
+    ops = [n.op_type for n in model.graph.node]
+    assert ops.count("LSTM") == 1 and "Loop" not in ops and "Shape" not in ops, ops
+    dims = [[d.dim_value for d in v.type.tensor_type.shape.dim]
+            for v in (*model.graph.input, *model.graph.output)]
+    assert dims == [[1, 40, 4], [1, 3]]

@@ -110,11 +110,7 @@ class LitertGpuFp16(Defaults):
         except RuntimeError as exc:
             if "modify graph with delegate" not in str(exc):
                 raise
-            raise RuntimeError(
-                "the GPU accelerator refused the graph (LiteRT: failed to modify graph with "
-                "delegate); it takes no run-time shape computations (see the artifact's "
-                "delegate checks: shape_ops, dynamic_inputs)"
-            ) from exc
+            raise RuntimeError(refusal(data)) from exc
         accelerated = self.model.is_fully_accelerated()
         self.fully_accelerated = accelerated if self.fully_accelerated is None else (
             self.fully_accelerated and accelerated)
@@ -154,3 +150,16 @@ class LitertGpuFp32(LitertGpuFp16):
 
     name = "litert-gpu-fp32"
     enforce_f32 = True
+
+
+def refusal(data: bytes) -> str:
+    """Why the GPU accelerator refused a file, as far as its ops tell."""
+    from converter.export.op_counts import tflite_op_counts
+
+    reason = ("the GPU accelerator refused the graph (LiteRT: failed to modify graph with "
+              "delegate); ")
+    if tflite_op_counts(data).get("WHILE"):
+        return reason + ("it has no WHILE kernel, and the file's recurrent layers are loops: "
+                         "--static-shape unrolls those of at most --unroll-recurrent N steps")
+    return reason + ("it takes no run-time shape computations (see the artifact's delegate "
+                     "checks: shape_ops, dynamic_inputs)")
