@@ -77,7 +77,8 @@ def while_loop(layer: Any, sequences: Any, states: list[Any], mask: Any = None) 
         sequences = projected if bias is None else projected + bias
     timeline = tf.transpose(sequences, (1, 0, 2))
     # time-major, as float: TFLite's STRIDED_SLICE takes no bool tensor
-    keep = None if mask is None else tf.expand_dims(tf.transpose(tf.cast(mask, sequences.dtype)), 2)
+    keep = (None if mask is None
+            else tf.expand_dims(tf.transpose(tf.cast(mask, sequences.dtype)), 2))
     last = tf.tile(tf.zeros_like(sequences[:, 0, :1]), [1, units])
     # the whole sequence's buffer only where the layer returns it
     buffer = (tf.tile(tf.zeros_like(timeline[:, :, :1]), [1, 1, units])

@@ -54,9 +54,7 @@ def repeat_drift(runtime: Runtime, request: Mapping[str, Any], arrays: Mapping[s
     """
     import numpy as np
 
-    feeds = {feed: arrays[f"0/{name}"] for name, feed in
-             zip(request["input_names"], request["feed_names"], strict=True)}
-    again = runtime.run(feeds)
+    again = runtime.run(case_feeds(request, arrays, 0))
     return max((float(np.max(np.abs(np.asarray(value, np.float64) - outputs[f"0/{index}"]),
                               initial=0.0))
                 for index, value in enumerate(again)), default=0.0)
@@ -107,15 +105,22 @@ def run_all(runtime: Runtime, request: Mapping[str, Any], target: str,
     try:
         runtime.load(target, request["loader"])
         for case in range(request["cases"]):
-            # Inputs are stored under the model's input names; the artifact may call them
-            # otherwise (files made by other tools), in the same order.
-            feeds = {feed: arrays[f"{case}/{name}"] for name, feed in
-                     zip(request["input_names"], request["feed_names"], strict=True)}
-            for index, value in enumerate(runtime.run(feeds)):
+            for index, value in enumerate(runtime.run(case_feeds(request, arrays, case))):
                 outputs[f"{prefix}{case}/{index}"] = value
     except NotApplicable as exc:
         raise NotApplicable(f"cannot evaluate this model: {exc}") from exc
     return outputs
+
+
+def case_feeds(request: Mapping[str, Any], arrays: Mapping[str, Any],
+               case: int) -> dict[str, Any]:
+    """One case's inputs keyed by the artifact's feed names.
+
+    Inputs are stored under the model's input names; the artifact may call them otherwise
+    (files made by other tools), in the same order.
+    """
+    return {feed: arrays[f"{case}/{name}"] for name, feed in
+            zip(request["input_names"], request["feed_names"], strict=True)}
 
 
 def logits_of(request: Mapping[str, Any], arrays: Mapping[str, Any]) -> dict[str, Any]:

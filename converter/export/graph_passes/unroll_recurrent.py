@@ -5,8 +5,8 @@ Bidirectional too) whose input has a static length of at most N steps (`graph.sh
 Result: those layers' configs (and a Bidirectional's inner ones) with `unroll=True`: the
 same numbers, one copy of the cell per step instead of the export class's WHILE loop
 (`layers.recurrent_export`): XNNPACK runs an unrolled graph as one delegated whole and a
-loop body op by op, 2.8x slower at 64 steps, 1.2x at 256 (README). N = 0 unrolls nothing. ONNX files are built
-without this pass (one LSTM/GRU/RNN node).
+loop body op by op, 2.8x slower at 64 steps, 1.2x at 256 (README). N = 0 unrolls nothing.
+ONNX files are built without this pass (one LSTM/GRU/RNN node).
 """
 
 from __future__ import annotations
