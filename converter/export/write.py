@@ -17,7 +17,7 @@ from converter.export.op_counts import onnx_op_counts, tflite_op_counts
 from converter.export.signature import serving_function
 from converter.export.tflite import to_tflite
 from converter.graph.interface import input_specs, output_names
-from converter.layers import inner_layers, spec_of
+from converter.layers import holds_recurrent
 from converter.options import ConvertOptions
 
 __all__ = ["export", "stock_onnx", "tflite_name"]
@@ -78,18 +78,12 @@ def stock_onnx(model: Any, graph: ModelGraph, opset: int) -> bytes:
     """
     specs = input_specs(graph)
     batch = {s.shape[0] for s in specs}
-    if None in batch or len(batch) != 1 or not has_recurrent(graph):
+    if None in batch or len(batch) != 1 or not any(
+            holds_recurrent(layer.class_name, layer.config) for layer in graph.layers):
         return to_onnx(serving_function(model, specs, output_names(graph)), specs, opset)
     traced = tuple(replace(s, shape=(None, *s.shape[1:])) for s in specs)
     data = to_onnx(serving_function(model, traced, output_names(graph)), traced, opset)
     return with_batch(data, int(batch.pop() or 0))
-
-
-def has_recurrent(graph: ModelGraph) -> bool:
-    """Whether a layer of the graph, or one a wrapper holds, is recurrent."""
-    return any(spec_of(layer.class_name).recurrent or any(
-        spec_of(name).recurrent for _, name, _ in inner_layers(layer.config))
-        for layer in graph.layers)
 
 
 def with_batch(data: bytes, batch: int) -> bytes:

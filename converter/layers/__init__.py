@@ -82,3 +82,9 @@ def inner_layers(config: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[
         inner = config.get(key)
         if isinstance(inner, Mapping) and isinstance(inner.get("config"), Mapping):
             yield key, str(inner.get("class_name")), inner["config"]
+
+
+def holds_recurrent(class_name: str, config: Mapping[str, Any]) -> bool:
+    """Whether a layer is recurrent or wraps one (a Bidirectional around an LSTM)."""
+    return spec_of(class_name).recurrent or any(
+        spec_of(name).recurrent for _, name, _ in inner_layers(config))
