@@ -35,8 +35,8 @@ def convert(
     """
     from converter.export.isolated import export_isolated
     from converter.graph.pipeline import prepare
-    from converter.parity.stage import verify
     from converter.parity.delegates import with_delegate_checks
+    from converter.parity.stage import verify
 
     options = options or ConvertOptions()
     timings: dict[str, float] = {}
@@ -78,6 +78,8 @@ def parity_result(
     options: ConvertOptions, timings: dict[str, float], report_path: Path,
 ) -> ConvertResult:
     """The exit code, the report and the result object of a parity run."""
+    from converter.normalize.call_arguments import training_calls
+
     required = set(options.runtimes)
     code = exit_code([c.status if c.status != "skipped" or c.runtime in required else "optional"
                       for c in parity.checks], parity.reference.status,
@@ -90,6 +92,7 @@ def parity_result(
         parity=parity.checks,
         inputs={"seed": options.seed, "cases": parity.cases, **parity.inputs},
         options=options, timings=timings, exit_code=code, per_layer=parity.per_layer,
+        training_mode=training_calls(loaded.graph),
     )
     return ConvertResult(code == EXIT_OK, code, loaded.provenance, tuple(passes),
                          tuple(artifacts), parity.checks, str(report_path), report)
@@ -105,9 +108,9 @@ def verify_files(
     """
     from converter.graph.interface import input_specs, output_names
     from converter.graph.pipeline import normalized
-    from converter.parity.stage import verify
     from converter.parity.delegates import with_delegate_checks
     from converter.parity.external import describe_artifact
+    from converter.parity.stage import verify
 
     options = options or ConvertOptions()
     timings: dict[str, float] = {}

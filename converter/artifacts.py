@@ -14,8 +14,10 @@ import numpy as np
 
 # How one parity check ended; FAILURES are the statuses that fail a conversion. An
 # `inconclusive` check (its reference carried no information) fails one too unless the user
-# allows it (--allow-inconclusive).
-CheckStatus = Literal["passed", "failed", "inconclusive", "skipped", "crashed", "timeout"]
+# allows it (--allow-inconclusive). A `disputed` check is a default reference evaluator that
+# disagrees with every other runtime of its file (parity/disagreement.py): reported only.
+CheckStatus = Literal["passed", "failed", "inconclusive", "skipped", "crashed", "timeout",
+                      "disputed"]
 FAILURES: frozenset[str] = frozenset({"failed", "crashed", "timeout"})
 
 

@@ -30,6 +30,7 @@ class Inspection:
     layers: tuple[dict[str, Any], ...]
     passes: tuple[dict[str, Any], ...]
     unsupported: tuple[dict[str, str], ...]
+    training_mode: tuple[dict[str, Any], ...] = ()
 
     @property
     def convertible(self) -> bool:
@@ -66,6 +67,7 @@ def inspect(path: Path, options: LoadOptions | None = None,
     and records in its report.
     """
     from converter.graph.pipeline import prepare
+    from converter.normalize.call_arguments import training_calls
 
     loaded = load_path(path, options)
     try:
@@ -77,5 +79,7 @@ def inspect(path: Path, options: LoadOptions | None = None,
     except ConverterError as exc:
         passes = ({"name": "normalize", "modified": False, "error": exc.message},)
         unsupported = [{"layer": "-", "class_name": "-", "remedy": exc.message}]
+    training = tuple({**jsonable(c), "stochastic": c.stochastic}
+                     for c in training_calls(loaded.graph))
     return Inspection(jsonable(loaded.provenance), loaded.reference_loader,
-                      layer_rows(loaded.graph), passes, tuple(unsupported))
+                      layer_rows(loaded.graph), passes, tuple(unsupported), training)

@@ -13,6 +13,7 @@ from typing import Any
 
 from converter.artifacts import Layer, ModelGraph, TensorRef
 from converter.errors import BuildError, UnsupportedLayersError
+from converter.graph.call_args import call_arguments
 from converter.layers import export_classes, spec_of
 from converter.layers.activation import KERAS_FUNCTIONS
 from converter.load.signature import SIGNATURE_LAYER, SignatureCaller
@@ -102,7 +103,8 @@ def call_layer(
 ) -> None:
     """Call one layer once (instantiating it on its first call) and record its outputs."""
     call = layer.calls[index]
-    args = [tensors[r] for r in call.inputs]
+    args, kwargs = call_arguments([tensors[r] for r in call.inputs], call.list_input,
+                                  call.kwargs)
     if layer.name not in objects:
         config = with_functions({**layer.config, "name": layer.name})
         try:
@@ -110,7 +112,7 @@ def call_layer(
         except (TypeError, ValueError) as exc:
             raise BuildError(f"layer {layer.name} ({layer.class_name}): {exc}") from exc
     try:
-        result = objects[layer.name](args if call.list_input else args[0], **call.kwargs)
+        result = objects[layer.name](*args, **kwargs)
     except (TypeError, ValueError) as exc:
         raise BuildError(
             f"layer {layer.name} ({layer.class_name}) cannot be called: {exc}") from exc

@@ -24,9 +24,11 @@ from converter.layers import (
     merge,
     normalization,
     pooling,
+    preprocessing,
     recurrent,
     regularization,
     shape,
+    tf_ops,
     wrappers,
 )
 from converter.layers.spec import Keras1Rule, LayerSpec
@@ -35,7 +37,7 @@ __all__ = ["CATALOGUE", "UNKNOWN", "LayerSpec", "export_classes", "inner_layers"
            "keras1_rules", "spec_of", "specs"]
 
 FAMILIES = (inputs, core, convolution, pooling, recurrent, wrappers, merge, normalization,
-            activation, regularization, embedding, shape, keras_only)
+            activation, regularization, embedding, shape, preprocessing, tf_ops, keras_only)
 UNKNOWN = LayerSpec("")
 WRAPPED_KEYS = ("layer", "backward_layer")
 

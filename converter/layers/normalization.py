@@ -90,6 +90,7 @@ def axis_drift(config: dict[str, object], owner: str) -> list[str]:
 SPECS = (
     LayerSpec("BatchNormalization", axis_key="axis", positionwise=over_channels,
               length=same_length, reference=batch_norm, keras2_drift=axis_drift,
+              training_mode="normalises with each batch's own statistics",
               keras1={"BatchNormalization": Keras1Rule(
                   "BatchNormalization", {"mode": ""}, frozenset({"epsilon", "axis"}),
                   {"mode": refuse_true("mode")})}),

@@ -79,7 +79,7 @@ def gru_step(cell: Any, projected: Any, states: list[Any]) -> tuple[Any, list[An
 
 
 def simple_rnn_step(cell: Any, projected: Any, states: list[Any]) -> tuple[Any, list[Any]]:
-    """h = act(x W + b + h U)."""
+    """The Elman step: h = act(x W + b + h U)."""
     import tensorflow as tf
 
     (h,) = states

@@ -99,6 +99,11 @@ class LayerSpec:
         wrapper_reference: a wrapper's NumPy reference, given how to find the inner one.
         export: the export-friendly subclass for a target; None when the stock class is.
         export_differs: for a config, whether `export` differs between TFLite and ONNX.
+        call_kwargs: the call keywords its call takes beyond `training` and `mask` (which
+            every class may get), `__args__` for positional arguments after the first.
+        training_mode: what a call with training=True computes instead of the inference
+            form ("" where it computes the same): such calls are reported.
+        refusal: why converter refuses the class, and what to do instead ("": it does not).
     """
 
     name: str
@@ -123,6 +128,9 @@ class LayerSpec:
     wrapper_reference: WrapperImpl | None = None
     export: ExportClass | None = None
     export_differs: Callable[[Config], bool] = never
+    call_kwargs: frozenset[str] = frozenset()
+    training_mode: str = ""
+    refusal: str = ""
 
     @property
     def names(self) -> tuple[str, ...]:

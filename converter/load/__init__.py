@@ -87,7 +87,8 @@ def read_source(path: Path, options: LoadOptions) -> LoadedModel:
         graph, version = read_keras_zip(path, options.allow_lambda)
         provenance = Provenance(str(path), file_sha256(path), "keras-v3", version,
                                 backend_decided_by="Keras 3 (cross-correlation on every backend)")
-        return LoadedModel(graph, provenance, "keras")
+        # tf.keras 2.13+ writes .keras archives too; only tf.keras loads them back.
+        return LoadedModel(graph, provenance, "tf_keras" if version.startswith("2.") else "keras")
     return load_hdf5(path, options)
 
 

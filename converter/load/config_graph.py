@@ -14,10 +14,14 @@ import numpy as np
 
 from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
 from converter.errors import LoadError, UnsupportedLayersError
+from converter.graph.call_args import EXTRA_ARGS, FIRST, templated
+from converter.layers import spec_of
 from converter.load.infer_shape import infer_input_shape
 
 SHAPE_KEYS = ("batch_input_shape", "batch_shape", "input_shape")
 FUNCTIONAL = ("Functional", "Model")
+# tf.keras's marker of a first call argument that is a constant, not a tensor.
+CONSTANT = "_CONSTANT_VALUE"
 
 
 Weights = Mapping[str, tuple[np.ndarray, ...]]
@@ -40,6 +44,7 @@ def graph_from_config(
     if not isinstance(config, Mapping) or not isinstance(config.get("layers"), list):
         raise LoadError(f"model config of class {class_name!r} has no layer list")
     refuse_unknown_entries(config["layers"])
+    refuse_catalogued(config["layers"])
     if not allow_lambda:
         refuse_code_layers(config["layers"])
     names = names or {}
@@ -64,6 +69,14 @@ def refuse_unknown_entries(layers: Sequence[Any]) -> None:
             not isinstance(entry.get("config"), Mapping)
         ):
             raise LoadError(f"a layer entry is not a Keras layer config: {str(entry)[:80]}")
+
+
+def refuse_catalogued(layers: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse, all at once, layers whose catalogue entry says converter cannot export them."""
+    refused = [(layer_name(entry), f"{entry['class_name']}: {spec_of(entry['class_name']).refusal}")
+               for entry in layers if spec_of(entry["class_name"]).refusal]
+    if refused:
+        raise UnsupportedLayersError(refused, "Each reason above says what to do instead.")
 
 
 def refuse_code_layers(layers: Sequence[Mapping[str, Any]]) -> None:
@@ -127,9 +140,10 @@ def functional_graph(
 ) -> ModelGraph:
     """A Functional model: every inbound node becomes one LayerCall."""
     layers = []
+    names = frozenset(layer_name(entry) for entry in config["layers"])
     for entry in config["layers"]:
         name = layer_name(entry)
-        calls = tuple(parse_node(node, name) for node in entry.get("inbound_nodes", []))
+        calls = tuple(parse_node(node, name, names) for node in entry.get("inbound_nodes", []))
         layers.append(
             Layer(name, entry["class_name"], dict(entry["config"]), calls, weights.get(name, ()))
         )
@@ -148,22 +162,74 @@ def endpoint_refs(spec: Sequence[Any]) -> tuple[TensorRef, ...]:
     return tuple(TensorRef(str(n), int(c), int(t)) for n, c, t, *_ in spec)
 
 
-def parse_node(node: Any, owner: str) -> LayerCall:
-    """One inbound node, Keras 3 ({"args", "kwargs"}) or Keras 2 ([[name, node, tensor, kw]])."""
+def parse_node(node: Any, owner: str, names: frozenset[str] = frozenset()) -> LayerCall:
+    """One inbound node, Keras 3 ({"args", "kwargs"}) or Keras 2 ([[name, node, tensor, kw]]).
+
+    Tensors passed beyond the first argument become placeholders (`graph.call_args`);
+    tensors passed as `mask` are left out: Keras propagates masks itself. tf.keras writes a
+    TF-op layer's node as one flat entry ([name, node, tensor, kw]) and a first argument
+    that is no tensor as ["_CONSTANT_VALUE", -1, value, kw]. `names`: the model's layers, which
+    tell a Keras 2 tensor reference ([layer, node, tensor]) from a list of numbers.
+    """
     if isinstance(node, Mapping):
-        args = node.get("args", [])
-        if not args:
-            raise LoadError(f"layer {owner}: an inbound node has no arguments")
-        first = args[0]
-        refs = [keras3_ref(t, owner) for t in (first if isinstance(first, list) else [first])]
-        kwargs = {k: v for k, v in node.get("kwargs", {}).items() if not holds_tensor(v)}
-        return LayerCall(tuple(refs), isinstance(first, list), kwargs)
+        return keras3_call(node, owner)
+    if isinstance(node, list) and len(node) >= 3 and isinstance(node[0], str):
+        node = [node]
     if isinstance(node, list) and node and all(isinstance(x, list) for x in node):
-        refs = [TensorRef(str(x[0]), int(x[1]), int(x[2])) for x in node]
-        kwargs = node[0][3] if len(node[0]) > 3 and isinstance(node[0][3], dict) else {}
-        return LayerCall(tuple(refs), len(node) > 1, {k: v for k, v in kwargs.items()
-                                                      if not holds_tensor(v)})
+        return keras2_call(node, owner, names)
     raise LoadError(f"layer {owner}: inbound node {str(node)[:80]} is in no known Keras format")
+
+
+def keras3_call(node: Mapping[str, Any], owner: str) -> LayerCall:
+    """A Keras 3 node: the first argument's tensors, the rest as placeholders."""
+    args = list(node.get("args", []))
+    kwargs = {k: v for k, v in node.get("kwargs", {}).items() if not (
+        k == "mask" and holds_tensor(v))}
+    if not args and not kwargs:
+        raise LoadError(f"layer {owner}: an inbound node has no arguments")
+    refs: list[TensorRef] = []
+    first = args[0] if args else None
+    listed = isinstance(first, list)
+    items: list[Any] = first if isinstance(first, list) else [first]
+    if args and all(keras3_tensor(t) is not None for t in items):
+        refs = [keras3_ref(t, owner) for t in items]
+    elif args:
+        kwargs[FIRST] = first
+    if len(args) > 1:
+        kwargs[EXTRA_ARGS] = args[1:]
+    template = templated(kwargs, keras3_tensor, refs)
+    return LayerCall(tuple(refs), listed, template)
+
+
+def keras2_call(node: list[Any], owner: str, names: frozenset[str]) -> LayerCall:
+    """A Keras 2 node: one [layer, node, tensor, kwargs] entry per first-argument tensor."""
+    raw = node[0][3] if len(node[0]) > 3 and isinstance(node[0][3], dict) else {}
+    kwargs = {k: v for k, v in raw.items() if not (k == "mask" and isinstance(v, list))}
+    refs: list[TensorRef] = []
+    if node[0][0] == CONSTANT:
+        kwargs[FIRST] = node[0][2]
+    else:
+        try:
+            refs = [TensorRef(str(x[0]), int(x[1]), int(x[2])) for x in node]
+        except (TypeError, ValueError, IndexError) as exc:
+            raise LoadError(f"layer {owner}: inbound node {str(node)[:80]} names no tensor"
+                            ) from exc
+
+    def as_tensor(value: Any) -> TensorRef | None:
+        if isinstance(value, list) and len(value) in (3, 4) and isinstance(value[0], str) and (
+                value[0] in names and all(isinstance(v, int) for v in value[1:3])):
+            return TensorRef(str(value[0]), int(value[1]), int(value[2]))
+        return None
+
+    template = templated(kwargs, as_tensor, refs)
+    return LayerCall(tuple(refs), len(node) > 1, template)
+
+
+def keras3_tensor(value: Any) -> TensorRef | None:
+    """The ref of a serialised Keras 3 tensor; None for any other value."""
+    if isinstance(value, Mapping) and value.get("class_name") == "__keras_tensor__":
+        return keras3_ref(value, "")
+    return None
 
 
 def keras3_ref(tensor: Any, owner: str) -> TensorRef:
@@ -177,7 +243,7 @@ def keras3_ref(tensor: Any, owner: str) -> TensorRef:
 
 
 def holds_tensor(value: Any) -> bool:
-    """Whether a call keyword carries tensors (masks), which Keras 3 propagates itself."""
+    """Whether a call keyword carries Keras 3 tensors (a mask)."""
     if isinstance(value, Mapping):
         return value.get("class_name") == "__keras_tensor__" or any(
             holds_tensor(v) for v in value.values()

@@ -18,8 +18,9 @@ import numpy as np
 
 from converter.errors import LoadError
 
-# Sub-layer attributes in the order Keras 3 creates (and lists the weights of) them; any
-# other child follows, alphabetically.
+# Sub-layer attributes in the order Keras 3 creates (and lists the weights of) them (tf.keras
+# writes them with a leading underscore: `_query_dense`); any other child follows,
+# alphabetically.
 CHILD_ORDER = (
     "forward_layer",
     "backward_layer",
@@ -120,7 +121,8 @@ def collect_vars(group: h5py.Group) -> list[np.ndarray]:
         arrays.extend(np.asarray(own[key][()]) for key in sorted(own.keys(), key=int))
     children = sorted(
         (k for k in group.keys() if k != "vars"),
-        key=lambda k: (CHILD_ORDER.index(k) if k in CHILD_ORDER else len(CHILD_ORDER), k),
+        key=lambda k: (CHILD_ORDER.index(k.lstrip("_")) if k.lstrip("_") in CHILD_ORDER
+                       else len(CHILD_ORDER), k),
     )
     for child in children:
         arrays.extend(collect_vars(group[child]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from converter.artifacts import ModelGraph, PassRecord
 from converter.graph.passes import GraphPass, Pass, PassResult, run_passes
 from converter.normalize import (
+    call_arguments,
     canonical_tuples,
     channels_last,
     dtype_names,
@@ -18,6 +19,7 @@ from converter.normalize import (
     legacy_merge,
     recurrent_dropout,
     remove_inference_identity,
+    tf_op_layers,
     theano_kernels,
     unwrap_time_distributed,
 )
@@ -33,6 +35,8 @@ DEFAULT_PASSES: tuple[GraphPass, ...] = (
     keras2_drift.PASS,
     canonical_tuples.PASS,
     legacy_hard_sigmoid.PASS,
+    tf_op_layers.PASS,
+    call_arguments.PASS,
     remove_inference_identity.PASS,
     recurrent_dropout.PASS,
     unwrap_time_distributed.PASS,

@@ -21,7 +21,7 @@ import numpy as np
 from converter.artifacts import Artifact, ModelGraph, ParityCheck
 from converter.graph.logits import Logits
 from converter.parity.judge import Expected, Series, judge, power_of
-from converter.parity.localize import describe, layer_errors, localize
+from converter.parity.localize import describe, layer_errors, localize, unexplained
 from converter.parity.runner import WorkerOutcome
 from converter.parity.tolerances import tolerance_for
 from converter.process.worker import run_task
@@ -129,14 +129,19 @@ def localized(check: ParityCheck, artifact: Artifact, graph: ModelGraph, target:
                   "the tflite CPU checks of the same file"))
     feeds = dict(zip(artifact.input_names, case.values(), strict=True))
     try:
-        found = localize(graph, target, artifact.format, case, feeds, check.tolerance)
+        found, agrees = localize(graph, target, artifact.format, case, feeds, check.tolerance)
         record = describe(found, logits_only(check))
+        if agrees and not logits_only(check):
+            record = {**describe(None, unexplained(found, check.max_abs or 0.0)),
+                      "candidate": record.get("layer")}
     except Exception as exc:  # evidence on top of the verdict: its failure must not hide it
         record = describe(None, f"localisation failed: {type(exc).__name__}: {exc}"[:300])
     reason = check.reason
     if record.get("layer"):
         reason += (f"; first diverging layer: {record['layer']} ({record['class_name']}), "
                    f"max abs {record['max_abs']:.3g}")
+    elif "candidate" in record:
+        reason += f"; {record['note']}"
     return replace(check, reason=reason, localization=record)
 
 

@@ -244,14 +244,31 @@ def error_of(layer: Layer, tensor: str, got: np.ndarray, want: np.ndarray, withi
 def localize(
     graph: ModelGraph, path: Path, fmt: str, feeds: Mapping[str, np.ndarray],
     artifact_feeds: Mapping[str, np.ndarray], tolerance: Tolerance,
-) -> Localization | None:
-    """The first layer whose artifact output is outside `tolerance`; None if none is found."""
+) -> tuple[Localization | None, bool]:
+    """The first diverging layer (None if none is found), and whether the outputs agree.
+
+    The layer is the first whose artifact output is outside `tolerance`; the outputs agree
+    when the artifact holds every model output's layer and each is within it.
+    """
     errors = layer_errors(graph, path, fmt, feeds, artifact_feeds, tolerance)
+    ends = {ref.layer for ref in graph.outputs}
+    at_ends = [e for e in errors if e.layer in ends or set(e.fused_with) & ends]
+    agrees = len({e.layer for e in at_ends}) == len(ends) and all(e.within for e in at_ends)
     for compared, error in enumerate(errors, start=1):
         if not error.within:
             return Localization(error.layer, error.class_name, error.tensor, error.max_abs,
-                                error.max_rel, compared, error.fused_with)
-    return None
+                                error.max_rel, compared, error.fused_with), agrees
+    return None, agrees
+
+
+def unexplained(found: Localization | None, failure: float) -> str:
+    """Why no layer of a file explains a failure whose file agrees with the graph."""
+    named = "" if found is None else (
+        f"; its first diverging layer, {found.layer} (max abs {found.max_abs:.3g}), explains "
+        "less than the failure")
+    return (f"not localised in the file: its outputs agree with the normalised graph's, while "
+            f"the check is max abs {failure:.3g} from the reference{named}; the difference "
+            "lies between the original model and the normalised graph (see the graph checks)")
 
 
 def describe(found: Localization | None, reason: str = "") -> dict[str, Any]:

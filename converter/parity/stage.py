@@ -16,11 +16,13 @@ from converter.graph.interface import input_specs, output_names
 from converter.graph.logits import logit_outputs, with_logits
 from converter.graph.serialize import save_arrays, save_graph
 from converter.options import ConvertOptions
+from converter.parity.disagreement import settled
 from converter.parity.evidence import Probe, finished, localized, per_layer, probe_file
 from converter.parity.inputs import Case, parity_cases
 from converter.parity.judge import Expected, expected_from
 from converter.parity.runner import WorkerJob, WorkerOutcome, run_worker
 from converter.parity.runtimes import REFERENCE, availability, create
+from converter.parity.source_layers import source_departure, with_departure
 from converter.report.progress import Silent, StageListener
 
 __all__ = ["GRAPH_ARTIFACT", "ParityRun", "verify"]
@@ -92,11 +94,25 @@ def verify(
                            plan.power(runtime)),
                   artifact, graph, targets[artifact.path], drawn.cases[0])
         for (runtime, artifact), outcome in zip(pairs, outcomes, strict=True))
+    checks = settled(checks, options.runtimes)
+    if reference_name == REFERENCE:
+        checks = against_source(checks, graph, loader, source, drawn.cases[0], options)
     layers = {a.path: per_layer(a, graph, targets[a.path], drawn.cases[0])
               for a in artifacts if options.per_layer and a.format in ("tflite", "onnx")}
     shapes = tuple({k: list(v.shape) for k, v in case.items()} for case in drawn.cases)
     return ParityRun(reference, checks, shapes, reference_name,
                      {**drawn.record, "information": information_record(expected)}, layers)
+
+
+def against_source(checks: tuple[ParityCheck, ...], graph: ModelGraph, loader: str,
+                   source: Path, case: Case, options: ConvertOptions) -> tuple[ParityCheck, ...]:
+    """Where the graph's own checks failed, the checks localised against the original."""
+    if not any(c.status == "failed" and c.artifact == GRAPH_ARTIFACT for c in checks):
+        return checks
+    cases = (in_source_layout([case], graph)[0] if any(graph.input_permutations) else case,
+             case)
+    return with_departure(checks, GRAPH_ARTIFACT,
+                          source_departure(graph, loader, source, cases, options))
 
 
 def information_record(expected: Expected) -> dict[str, Any]:

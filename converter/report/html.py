@@ -78,7 +78,7 @@ def table(data: Table, titled: bool = True) -> str:
     for index, cells in enumerate(data.rows):
         mark = data.marks[index] if index < len(data.marks) else ""
         kind = ' class="bad"' if mark in FAILURES else (
-            ' class="skipped"' if mark in ("skipped", "inconclusive") else "")
+            ' class="skipped"' if mark in ("skipped", "inconclusive", "disputed") else "")
         rows.append(f"<tr{kind}>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
     title = f"<h3>{escape(data.title)}</h3>" if titled else ""
     return f'{title}<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>' \

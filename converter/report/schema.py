@@ -10,6 +10,7 @@ from typing import Any
 
 from converter.artifacts import Artifact, ParityCheck, PassRecord, Provenance
 from converter.options import ConvertOptions
+from converter.parity.disagreement import disagreements
 
 SCHEMA = "converter.report/1"
 LIBRARIES = ("converter", "tensorflow", "keras", "tf-keras", "tf2onnx", "onnx", "onnx-ir",
@@ -42,6 +43,19 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def training_record(calls: Sequence[Any]) -> dict[str, Any]:
+    """The source's calls in training mode (`normalize.call_arguments.TrainingCall`s)."""
+    stochastic = [c.layer for c in calls if c.stochastic]
+    note = "" if not calls else (
+        f"the source model is {'stochastic' if stochastic else 'batch-dependent'} at "
+        f"inference: {', '.join(c.layer for c in calls)} "
+        f"{'is' if len(calls) == 1 else 'are'} called with training=True; exported and "
+        "checked: the deterministic inference form (the reference ran those calls in "
+        "inference mode)")
+    return {"calls": [{**jsonable(c), "stochastic": c.stochastic} for c in calls],
+            "stochastic": bool(stochastic), "note": note}
+
+
 def build_report(
     *,
     provenance: Provenance,
@@ -54,6 +68,7 @@ def build_report(
     timings: Mapping[str, float],
     exit_code: int,
     per_layer: Mapping[str, Any] | None = None,
+    training_mode: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """Assemble the report; `passed` is true only when every check passed."""
     return {
@@ -65,6 +80,7 @@ def build_report(
         "artifacts": jsonable(artifacts),
         "reference": jsonable(reference),
         "parity": jsonable(parity),
+        "disagreements": disagreements(parity),
         "inputs": jsonable(inputs),
         "options": jsonable(options),
         "safety": {
@@ -74,6 +90,7 @@ def build_report(
                      if options.allow_lambda else "no code from the model file was run"),
         },
         "per_layer": jsonable(per_layer or {}),
+        "training_mode": training_record(training_mode),
         "versions": library_versions(),
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }

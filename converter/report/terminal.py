@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 STYLE = {"passed": "green", "failed": "red", "crashed": "red", "timeout": "red",
-         "skipped": "yellow", "inconclusive": "yellow"}
+         "skipped": "yellow", "inconclusive": "yellow", "disputed": "yellow"}
 
 
 def number(value: Any) -> str:
@@ -88,6 +88,10 @@ def print_inspection(found: Any, console: Console | None = None) -> None:
             console.print(f"[red]normalisation fails[/]: {record['error']}")
         for change in record.get("changes", []):
             console.print(f"  {record['name']}: {change}")
+    for call in found.training_mode:
+        console.print(f"[yellow]training mode[/] {call['layer']} ({call['class_name']}) is "
+                      f"called with training=True: it {call['effect']} at inference; "
+                      "converter exports its inference form")
     for problem in found.unsupported:
         console.print(f"[red]unsupported[/] {problem['layer']} ({problem['class_name']}): "
                       f"{problem['remedy']}")

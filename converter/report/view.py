@@ -60,10 +60,15 @@ def figure(value: Any) -> str:
 
 
 def verdict(entry: Mapping[str, Any]) -> str:
-    """One line a release manager reads first."""
+    """One line a release manager reads first: the outcome, then what qualifies it."""
     report = entry.get("report")
     if report is None:
         return f"NOT CONVERTED (exit {entry['exit_code']}): {entry.get('error', '')}"
+    return "; ".join((outcome(report), *qualifiers(report)))
+
+
+def outcome(report: Mapping[str, Any]) -> str:
+    """Passed or not, and which checks did not."""
     checks = report["parity"]
     passed = sum(c["status"] == "passed" for c in checks)
     inconclusive = sum(c["status"] == "inconclusive" for c in checks)
@@ -71,16 +76,29 @@ def verdict(entry: Mapping[str, Any]) -> str:
         " (inconclusive)" if c["status"] == "inconclusive" else "")
         for c in checks if c["status"] in FAILURES | {"inconclusive"}]
     if report["passed"]:
-        skipped = len(checks) - passed - inconclusive
+        skipped = sorted({c["runtime"] for c in checks if c["status"] == "skipped"})
         return f"PASSED: {passed} parity checks passed" + (
             f", {inconclusive} inconclusive (allowed)" if inconclusive else "") + (
-            f", {skipped} skipped (a runtime not available here)" if skipped else "")
+            f", skipped: {', '.join(skipped)} (the report says why)" if skipped else "")
     if bad:
         return f"NOT PASSED (exit {report['exit_code']}): {len(bad)} of {len(checks)} " \
                f"checks did not pass: {', '.join(bad)}"
-    skipped = [c["runtime"] for c in checks if c["status"] == "skipped"]
+    skipped_names = [c["runtime"] for c in checks if c["status"] == "skipped"]
     return f"NOT PASSED (exit {report['exit_code']}): a required runtime could not run " \
-           f"({', '.join(skipped) or report['reference']['status']})"
+           f"({', '.join(skipped_names) or report['reference']['status']})"
+
+
+def qualifiers(report: Mapping[str, Any]) -> list[str]:
+    """What the outcome does not say alone.
+
+    A source that is random (or batch-dependent) at inference, disputed reference evaluators.
+    """
+    disputed = [f"{c['runtime']} on {short(c['artifact'])}" for c in report["parity"]
+                if c["status"] == "disputed"]
+    training = (report.get("training_mode") or {}).get("note")
+    return ([training] if training else []) + (
+        [f"runtimes disagree: {', '.join(disputed)} alone differs from the reference "
+         "(disputed, reported without failing)"] if disputed else [])
 
 
 def short(artifact: str) -> str:

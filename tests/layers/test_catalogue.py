@@ -98,7 +98,9 @@ def test_keras1_rules_are_the_ones_the_pass_held() -> None:
 
 
 # Export forms added since: UpSampling1D without run-time shape ops at a static length.
-ADDED_EXPORT_CLASSES = ("UpSampling1D", "Dense")  # Dense: one matmul over a sequence
+# Dense: one matmul over a sequence; Normalization: statistics as constants (issue 19);
+# TFOp: tf.keras's TF-op layers as table functions.
+ADDED_EXPORT_CLASSES = ("UpSampling1D", "Dense", "Normalization", "TFOp")
 
 
 def test_export_classes_are_the_ones_build_used() -> None:

@@ -20,6 +20,7 @@ from converter.graph.passes import GraphResult, PassResult
 from converter.graph.shapes import sequence_length, static_shapes
 from converter.layers import inner_layers, spec_of
 
+
 def unrolled(config: Mapping[str, Any], class_name: str) -> dict[str, Any] | None:
     """The config with every recurrent part unrolled, or None when it has none."""
     if spec_of(class_name).recurrent:

@@ -37,22 +37,51 @@ class KerasSource(Defaults):
             from converter.load.signature import SignatureCaller
 
             self.model = SignatureCaller(tf.saved_model.load(path))
-        elif loader == "tf_keras":
-            import tf_keras
-
-            self.model = tf_keras.models.load_model(path, compile=False,
-                                                    custom_objects=self.custom or None,
-                                                    safe_mode=not self.allow_lambda)
-        else:
-            import keras
-
-            self.model = traced_if_recurrent(keras.saving.load_model(
-                path, compile=False, custom_objects=self.custom or None,
-                safe_mode=not self.allow_lambda))
+            return
+        model = source_model(path, loader, self.custom, self.allow_lambda)
+        self.model = model if loader == "tf_keras" else traced_if_recurrent(model)
 
     def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Call the model in inference mode; inputs are positional, in the graph's order."""
         return call_model(self.model, feeds)
+
+
+def source_model(path: str, loader: str, custom: dict[str, Any], allow_lambda: bool) -> Any:
+    """The original Keras model ("tf_keras" or "keras" loader), every layer in inference mode.
+
+    Loaded without compiling, and in safe mode (no bytecode) unless `allow_lambda`.
+    """
+    if loader == "tf_keras":
+        import tf_keras
+
+        return in_inference_mode(tf_keras.models.load_model(
+            path, compile=False, custom_objects=custom or None, safe_mode=not allow_lambda))
+    import keras
+
+    return in_inference_mode(keras.saving.load_model(
+        path, compile=False, custom_objects=custom or None, safe_mode=not allow_lambda))
+
+
+def in_inference_mode(model: Any) -> Any:
+    """The model with every layer called in inference mode, whatever its file recorded.
+
+    A layer called with training=True in the model's graph (Monte-Carlo dropout) ignores
+    the model call's training=False in tf.keras, so the source would be random; each
+    layer whose call takes `training` is made to get False. The export is the inference
+    form (`normalize.call_arguments`), and this makes the reference the same.
+    """
+    import inspect
+
+    for layer in model._flatten_layers(include_self=False):
+        call = layer.call
+        if "training" not in inspect.signature(call).parameters:
+            continue
+
+        def inference(*args: Any, _call: Any = call, **kwargs: Any) -> Any:
+            return _call(*args, **{**kwargs, "training": False})
+
+        layer.call = inference
+    return model
 
 
 def traced_if_recurrent(model: Any) -> Any:
