@@ -100,6 +100,14 @@ def leaky(ops: Ops, a: dict[str, Any]) -> Any:
     return ops.maximum(x, x * float(a["alpha"]))
 
 
+def gelu(ops: Ops, a: dict[str, Any]) -> Any:
+    """tf.nn.gelu: exact (erf) by default, the tanh form where `approximate`."""
+    x = a["features"]
+    if not a["approximate"]:
+        return ops.activation("gelu")(x)
+    return 0.5 * x * (1.0 + ops.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+
+
 def soft_max(ops: Ops, a: dict[str, Any]) -> Any:
     """tf.nn.softmax over one axis."""
     axis = -1 if a["axis"] is None else int(a["axis"])
@@ -122,8 +130,9 @@ FUNCTIONS: dict[str, Function] = {
     "math.squared_difference": Function(("x", "y"), lambda o, a: o.square(a["x"] - a["y"])),
     **{name: unary(compute) for name, compute in UNARY.items()},
     **{f"nn.{name}": named_activation(name) for name in (
-        "relu", "relu6", "elu", "selu", "gelu", "softplus", "softsign", "silu", "swish",
-        "sigmoid", "tanh")},
+        "relu", "relu6", "elu", "selu", "softplus", "softsign", "silu", "swish", "sigmoid",
+        "tanh")},
+    "nn.gelu": Function(("features", "approximate"), gelu, {"approximate": False}),
     "math.softplus": named_activation("softplus"),
     "nn.leaky_relu": Function(("features", "alpha"), leaky, {"alpha": 0.2}),
     "nn.softmax": Function(("logits", "axis"), soft_max, {"axis": None}),

@@ -16,10 +16,14 @@ from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
 from converter.errors import LoadError, UnsupportedLayersError
 from converter.graph.call_args import EXTRA_ARGS, FIRST, templated
 from converter.layers import spec_of
+from converter.layers.keras_ops import CLASS as KERAS_OP
+from converter.layers.keras_ops import OPERATION
 from converter.load.infer_shape import infer_input_shape
 
 SHAPE_KEYS = ("batch_input_shape", "batch_shape", "input_shape")
 FUNCTIONAL = ("Functional", "Model")
+# Where Keras 3 keeps the operations it records as layers (`x + y` on Keras tensors).
+OPS_MODULE = "keras.src.ops."
 # tf.keras's marker of a first call argument that is a constant, not a tensor.
 CONSTANT = "_CONSTANT_VALUE"
 
@@ -144,15 +148,25 @@ def functional_graph(
     for entry in config["layers"]:
         name = layer_name(entry)
         calls = tuple(parse_node(node, name, names) for node in entry.get("inbound_nodes", []))
-        layers.append(
-            Layer(name, entry["class_name"], dict(entry["config"]), calls, weights.get(name, ()))
-        )
+        layers.append(Layer(name, *operation_entry(entry), calls, weights.get(name, ())))
     return ModelGraph(
         tuple(layers),
         endpoint_refs(config.get("input_layers", [])),
         endpoint_refs(config.get("output_layers", [])),
         str(config.get("name", "model")),
     )
+
+
+def operation_entry(entry: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(class name, config) of a layer entry.
+
+    A Keras 3 operation recorded as a layer (module `keras.src.ops.numpy`, class `Add`) is a
+    KerasOp naming it (`layers.keras_ops`).
+    """
+    module, config = str(entry.get("module") or ""), dict(entry["config"])
+    if not module.startswith(OPS_MODULE):
+        return str(entry["class_name"]), config
+    return KERAS_OP, {**config, OPERATION: f"{module.rsplit('.', 1)[-1]}.{entry['class_name']}"}
 
 
 def endpoint_refs(spec: Sequence[Any]) -> tuple[TensorRef, ...]:

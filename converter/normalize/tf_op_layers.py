@@ -2,7 +2,9 @@
 
 Given: layers that name a TensorFlow function (`config["function"]`, "math.add") and record
 its arguments in their inbound node: the first positionally (a tensor, a list of tensors,
-or a constant), the rest by keyword (`y=` another tensor or a number, `axis=1`).
+or a constant), the rest by keyword (`y=` another tensor or a number, `axis=1`); and Keras 3
+operations recorded as layers (`KerasOp`, `layers.keras_ops`: positional tensors, settings
+in the config), which are first written as the TF-op layer they are.
 Result: each is a `TFOp` layer (`layers.tf_ops`) whose config holds the function and its
 arguments by TensorFlow's parameter names, tensors as placeholders into the call's inputs;
 a split becomes one layer per piece, its readers rewired. A function outside the table, an
@@ -17,26 +19,57 @@ from typing import Any
 
 from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
 from converter.errors import UnsupportedLayersError
-from converter.graph.call_args import FIRST, TENSOR, first_indices
+from converter.graph.call_args import EXTRA_ARGS, FIRST, TENSOR, first_indices
 from converter.graph.passes import GraphResult, PassResult
+from converter.layers.keras_ops import CLASS as KERAS_OP
+from converter.layers.keras_ops import OPERATION, OPERATIONS, settings
 from converter.layers.tf_ops import ARGUMENTS, FUNCTIONS, IGNORED, PART
 
 CLASSES = ("TFOpLambda", "SlicingOpLambda")
 KEPT = ("name", "dtype", "trainable")
 
 
+def as_tf_op(layer: Layer) -> Layer:
+    """A KerasOp layer as the TF-op layer of its table function (others unchanged).
+
+    Its positional arguments after the first take the function's parameters in order; its
+    settings are renamed to the parameters they are. An operation outside the table keeps
+    its name as the function, which `problems` refuses.
+    """
+    if layer.class_name != KERAS_OP:
+        return layer
+    operation = OPERATIONS.get(str(layer.config[OPERATION]))
+    if operation is None or len(layer.calls) != 1:
+        source = f"keras.ops {layer.config[OPERATION]}"
+        return replace(layer, class_name=CLASSES[0], config={
+            **layer.config, "function": source, "source": source})
+    call = layer.calls[0]
+    kwargs = dict(call.kwargs)
+    params = FUNCTIONS[operation.function].params
+    kwargs |= dict(zip(params[1:], kwargs.pop(EXTRA_ARGS, []), strict=False))
+    kwargs |= settings(layer.config, operation)
+    return Layer(layer.name, CLASSES[0], {"name": layer.name, "function": operation.function,
+                                          "source": f"keras.ops {layer.config[OPERATION]}"},
+                 (replace(call, kwargs=kwargs),))
+
+
+def source_of(layer: Layer) -> str:
+    """How the file wrote a TF-op layer: tf.math.add, keras.ops numpy.Add."""
+    return str(layer.config.get("source") or f"tf.{layer.config['function']}")
+
+
 def problems(layer: Layer) -> list[str]:
     """Why a TF-op layer cannot become a table function (empty: it can)."""
-    function = str(layer.config.get("function"))
+    function, source = str(layer.config.get("function")), source_of(layer)
     if function not in FUNCTIONS:
-        return [f"tf.{function}: not a TensorFlow function converter computes (its table: "
-                "arithmetic, tf.math reductions, tf.nn activations, reshape, transpose, "
-                "concat, split, expand_dims, squeeze, tile, getitem with constant slices)"]
+        return [f"{source}: not a function converter computes (its table: arithmetic, "
+                "tf.math reductions, tf.nn activations, reshape, transpose, concat, split, "
+                "expand_dims, squeeze, tile, getitem with constant slices)"]
     if len(layer.calls) != 1:
-        return [f"tf.{function} called {len(layer.calls)} times"]
+        return [f"{source} called {len(layer.calls)} times"]
     params = FUNCTIONS[function].params
     extra = [k for k in layer.calls[0].kwargs if k not in (*params, *IGNORED, FIRST)]
-    return [f"tf.{function} with the argument {key!r}" for key in extra]
+    return [f"{source} with the argument {key!r}" for key in extra]
 
 
 def arguments(layer: Layer) -> dict[str, Any]:
@@ -80,9 +113,10 @@ class TfOpLayers:
 
     def __call__(self, graph: ModelGraph) -> GraphResult:
         """Replace every TF-op layer; refuse, all at once, those that cannot be."""
-        found = [x for x in graph.layers if x.class_name in CLASSES]
-        if not found:
+        if not any(x.class_name in (*CLASSES, KERAS_OP) for x in graph.layers):
             return PassResult(graph, False)
+        graph = replace(graph, layers=tuple(as_tf_op(x) for x in graph.layers))
+        found = [x for x in graph.layers if x.class_name in CLASSES]
         refused = [(x.name, why) for x in found for why in problems(x)]
         if refused:
             raise UnsupportedLayersError(refused, (
@@ -100,7 +134,7 @@ class TfOpLayers:
             layers.extend(table_layers(layer, counts[layer.name]) if layer.name in counts
                           else [layer])
         outputs = tuple(moved.get(r, r) for r in graph.outputs)
-        changes = tuple(f"{x.name}: tf.{x.config['function']} -> TFOp"
+        changes = tuple(f"{x.name}: {source_of(x)} -> TFOp"
                         + (f" ({counts[x.name]} pieces)" if counts[x.name] > 1 else "")
                         for x in found)
         return PassResult(replace(graph, layers=tuple(layers), outputs=outputs), True, changes)

@@ -83,6 +83,30 @@ def test_the_issue_structure_with_attention_converts(tmp_path: Path) -> None:
     assert result.report["reference"]["loader"] == "tf_keras"
 
 
+def test_keras3_operations_recorded_as_layers_convert(tmp_path: Path) -> None:
+    """Keras 3 records `x + y` and keras.ops calls on Keras tensors as operation layers."""
+    import keras
+    from keras import ops
+
+    inp = keras.Input((20, 3), name="sig")
+    x = keras.layers.Conv1D(4, 3, padding="same", name="conv")(inp)
+    y = keras.layers.Dense(4, name="proj")(x)
+    x = ops.relu(ops.add(x + y, 1.0)) * 2.0
+    x = ops.concatenate([x, ops.gelu(y)], axis=-1)
+    x = ops.clip(ops.softmax(x, axis=1) - ops.leaky_relu(x, negative_slope=0.1), -0.5, 0.5)
+    x = ops.reshape(ops.transpose(ops.squeeze(ops.expand_dims(x, 2), 2), (0, 2, 1)), (-1, 160))
+    z = ops.mean(x, axis=-1, keepdims=True) + ops.max(x, axis=-1, keepdims=True)
+    out = keras.layers.Dense(2, name="head")(ops.concatenate([x, z], axis=-1))
+    keras.Model(inp, out).save(tmp_path / "ops3.keras")
+    result = convert(tmp_path / "ops3.keras", ConvertOptions(output_dir=tmp_path / "out",
+                                                             power="off"))
+    assert result.exit_code == 0, [c.reason for c in result.parity if not c.passed]
+    assert {c.status for c in result.parity} == {"passed"}
+    changes = next(p.changes for p in result.passes if p.name == "tf_op_layers")
+    assert "add: keras.ops numpy.Add -> TFOp" in changes
+    assert "gelu: keras.ops nn.Gelu -> TFOp" in changes and len(changes) == 17
+
+
 def test_a_function_outside_the_table_is_refused_naming_it(tmp_path: Path) -> None:
     import tensorflow as tf
     import tf_keras
@@ -96,7 +120,7 @@ def test_a_function_outside_the_table_is_refused_naming_it(tmp_path: Path) -> No
                                        str(tmp_path / "out")])
     assert result.exit_code == 3, result.output
     text = " ".join(result.output.split())
-    assert "tf.math.cumsum (tf.math.cumsum: not a TensorFlow function converter computes" in text
+    assert "tf.math.cumsum (tf.math.cumsum: not a function converter computes" in text
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 

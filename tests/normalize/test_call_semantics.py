@@ -118,7 +118,7 @@ def test_tf_op_layers_refuse_unknown_functions_and_arguments_all_at_once() -> No
     with pytest.raises(UnsupportedLayersError) as caught:
         TF_OPS(graph)
     assert [name for name, _ in caught.value.problems] == ["fft", "mean"]
-    assert "tf.signal.rfft: not a TensorFlow function converter computes" in str(caught.value)
+    assert "tf.signal.rfft: not a function converter computes" in str(caught.value)
     assert "tf.math.reduce_mean with the argument 'where'" in str(caught.value)
 
 
@@ -127,3 +127,32 @@ def test_the_pipeline_names_the_pass_that_refused() -> None:
 
     with pytest.raises(NormalizeError, match="pass tf_op_layers failed"):
         normalize(chain(tf_op("fft", "signal.rfft", ("in",))))
+
+
+def keras_op(layer: str, operation: str, inputs: tuple[str, ...], settings: dict | None = None,
+             **kwargs) -> Layer:
+    refs = tuple(TensorRef(r) for r in inputs)
+    return Layer(layer, "KerasOp", {"name": layer, "operation": operation, **(settings or {})},
+                 (LayerCall(refs, False, kwargs),))
+
+
+def test_keras3_operations_take_positional_tensors_and_settings() -> None:
+    graph = chain(
+        keras_op("sum", "numpy.Add", ("in", "in"), __args__=[{"__tensor__": 1}]),
+        keras_op("mean", "numpy.Mean", ("sum",), {"axis": 1, "keepdims": True}),
+        keras_op("scaled", "numpy.Multiply", ("mean",), __args__=[0.5]),
+        keras_op("leaky", "nn.LeakyRelu", ("scaled",), {"negative_slope": 0.1}))
+    result = TF_OPS(graph)
+    assert "sum: keras.ops numpy.Add -> TFOp" in result.changes
+    assert result.graph.layer("mean").config["arguments"] == {
+        "input_tensor": {"__tensor__": 0}, "axis": 1, "keepdims": True}
+    x = np.random.default_rng(1).normal(size=(2, 6, 2))
+    (got,) = run_graph(result.graph, [x])
+    want = (x + x).mean(axis=1, keepdims=True) * 0.5
+    assert np.allclose(got, np.where(want > 0, want, 0.1 * want))
+
+
+def test_a_keras3_operation_outside_the_table_is_refused_naming_it() -> None:
+    with pytest.raises(UnsupportedLayersError, match=r"cs \(keras.ops numpy.Cumsum: not a "
+                                                     r"function converter computes"):
+        TF_OPS(chain(keras_op("cs", "numpy.Cumsum", ("in",), {"axis": 1})))
