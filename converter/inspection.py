@@ -31,6 +31,7 @@ class Inspection:
     passes: tuple[dict[str, Any], ...]
     unsupported: tuple[dict[str, str], ...]
     training_mode: tuple[dict[str, Any], ...] = ()
+    expansions: tuple[dict[str, str], ...] = ()
 
     @property
     def convertible(self) -> bool:
@@ -82,4 +83,16 @@ def inspect(path: Path, options: LoadOptions | None = None,
     training = tuple({**jsonable(c), "stochastic": c.stochastic}
                      for c in training_calls(loaded.graph))
     return Inspection(jsonable(loaded.provenance), loaded.reference_loader,
-                      layer_rows(loaded.graph), passes, tuple(unsupported), training)
+                      layer_rows(loaded.graph), passes, tuple(unsupported), training,
+                      expansion_rows())
+
+
+def expansion_rows() -> tuple[dict[str, str], ...]:
+    """Every installed expansion (`converter.extensions`), and each broken entry point."""
+    from converter.extensions import installed
+
+    found = installed()
+    return tuple({"class_name": name, "library": expansion.library,
+                  "source": found.sources[name]} for name, expansion in found.by_class.items()
+                 ) + tuple({"class_name": "-", "library": "-", "source": f"broken: {why}"}
+                           for why in found.broken)

@@ -23,6 +23,13 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 else
   echo "setup: .venv is up to date"
 fi
+# The TCN expansion's tests compare with keras-tcn itself. Its metadata asks for packages
+# that would replace our TensorFlow, so it is installed without them (3.5.7 runs on ours).
+if [ "$extras" = test ] && ! .venv/bin/python -c "import importlib.util, sys; \
+    sys.exit(importlib.util.find_spec('tcn') is None)"; then
+  echo "setup: installing keras-tcn 3.5.7 (without its dependencies) for the TCN tests"
+  .venv/bin/python -m pip install --quiet --no-deps "keras-tcn==3.5.7"
+fi
 
 # The archive this machine already takes Debian's bookworm suite from (one-line .list or
 # deb822 .sources entries), so backports come from the same mirror: none is named here.

@@ -17,16 +17,13 @@ from dataclasses import dataclass
 from converter.artifacts import ModelGraph, PassRecord
 from converter.export.graph_passes import EXPORT_PASSES, unroll_recurrent
 from converter.graph.passes import GraphPass, run_passes
+from converter.load.signature import NO_METADATA, SIGNATURE_LAYER
 from converter.normalize import DEFAULT_PASSES
 from converter.normalize.io_layout import ChannelsLastIO
 from converter.normalize.static_shape import StaticShape
 from converter.options import ConvertOptions
 
-SIGNATURE_ONLY = PassRecord(
-    "normalization skipped", False,
-    ("a SavedModel without Keras metadata has no layer graph: exported from its "
-     "serving_default signature as it is",),
-)
+SKIPPED = "normalization skipped"
 
 
 @dataclass(frozen=True)
@@ -56,7 +53,10 @@ def normalized(graph: ModelGraph, signature_only: bool = False) -> tuple[ModelGr
                                                                         list[PassRecord]]:
     """The graph after normalisation, and its records (step 1)."""
     if signature_only:
-        return graph, [SIGNATURE_ONLY]
+        why = next((str(x.config.get("why") or NO_METADATA) for x in graph.layers
+                    if x.class_name == SIGNATURE_LAYER), NO_METADATA)
+        return graph, [PassRecord(SKIPPED, False, (
+            f"{why}: exported from its serving_default signature as it is",))]
     return run_passes(graph, DEFAULT_PASSES)
 
 

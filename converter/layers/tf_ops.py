@@ -153,6 +153,7 @@ FUNCTIONS: dict[str, Function] = {
     "split": Function(("value", "num_or_size_splits", "axis"), lambda o, a: o.split(
         a["value"], split_at(a["num_or_size_splits"]), a["axis"])[a[PART]], {"axis": 0}),
     "identity": unary(lambda o, x: x, "input"),
+    "reverse": Function(("tensor", "axis"), lambda o, a: o.flip(a["tensor"], axes(a["axis"]))),
     "clip_by_value": Function(("t", "clip_value_min", "clip_value_max"), lambda o, a: o.clip(
         a["t"], a["clip_value_min"], a["clip_value_max"])),
     "linalg.matmul": Function(("a", "b"), lambda o, a: o.matmul(a["a"], a["b"])),
@@ -192,7 +193,8 @@ def export_tf_op(target: str) -> Any:
 
         def call(self, inputs: Any) -> Any:
             config = {"function": self.function, ARGUMENTS: self.arguments}
-            return FUNCTIONS[self.function].compute(ops, arguments_of(config, list(inputs)))
+            tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+            return FUNCTIONS[self.function].compute(ops, arguments_of(config, tensors))
 
         def get_config(self) -> dict[str, Any]:
             return {**super().get_config(), "function": self.function,

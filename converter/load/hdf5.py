@@ -63,7 +63,7 @@ def read_hdf5(path: Path, layer_classes: list[tuple[str, str]] | None = None) ->
         if "layer_names" in root.attrs:
             weights, names = legacy_weights(root)
         elif "layers" in root and config is None and layer_classes is not None:
-            weights = keras3_weights(handle, layer_classes)
+            weights, _ = keras3_weights(handle, layer_classes)
         elif config is None:
             raise LoadError(f"{path}: holds no Keras model config and no Keras weights")
         else:

@@ -68,10 +68,10 @@ def read_keras_zip(path: Path, allow_lambda: bool = False) -> tuple[ModelGraph, 
     metadata = parse_json(meta_bytes, path, "metadata.json")
     try:
         with h5py.File(io.BytesIO(weight_bytes), "r") as handle:
-            weights = keras3_weights(handle, layer_classes(config))
+            weights, names = keras3_weights(handle, layer_classes(config))
     except OSError as exc:
         raise LoadError(f"{path}: model.weights.h5 is not readable HDF5 ({exc})") from exc
-    graph = graph_from_config(config, weights, allow_lambda=allow_lambda)
+    graph = graph_from_config(config, weights, names, allow_lambda=allow_lambda)
     return graph, str(metadata.get("keras_version", "unknown"))
 
 

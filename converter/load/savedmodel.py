@@ -5,17 +5,20 @@ root object's JSON carries the model config: it becomes the graph like any other
 classes are checked before anything is loaded, and the weights are read by tf.keras from the
 checkpoint (TensorFlow graphs only; no Python from the directory runs).
 Without metadata there is no layer graph: the model is exported from its `serving_default`
-signature, normalisation is skipped, and the report says so.
+signature, normalisation is skipped, and the report says so. The same holds where the
+metadata names classes converter neither has nor expands (a user's own attention layer):
+the traced graph is in the directory as data, and no Python from the model runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from converter.artifacts import LoadedModel, Provenance
-from converter.errors import LoadError
+from converter.artifacts import LoadedModel, ModelGraph, Provenance
+from converter.errors import LoadError, UnsupportedLayersError
 from converter.load.config_graph import graph_from_config
 from converter.load.config_text import parse_json_config
 from converter.load.detect import directory_sha256
@@ -70,15 +73,35 @@ def read_savedmodel(
         return signature_model(path)
     config = {"class_name": metadata.get("class_name"), "config": metadata["config"]}
     graph = graph_from_config(config, {}, allow_lambda=allow_lambda)
-    from converter.build import layer_classes
-
-    layer_classes(graph, custom)  # every class known before TensorFlow loads anything
+    unknown = unknown_classes(graph, custom)
+    if unknown:  # its traced graph is in the directory as data: convert that
+        return signature_model(path, (
+            f"its Keras metadata names {', '.join(unknown)}, which converter neither has "
+            "nor expands (nor does --custom-objects give it), so its layer graph cannot be "
+            "used; parity is checked against the signature itself"))
     weights = checkpoint_weights(path)
     graph = graph_from_config(config, weights, allow_lambda=allow_lambda)
     version = str(metadata.get("keras_version") or "2.x (SavedModel)")
     provenance = Provenance(str(path), directory_sha256(path), "savedmodel-keras", version,
                             "tensorflow", "TensorFlow SavedModel")
     return LoadedModel(graph, provenance, "tf_keras")
+
+
+def unknown_classes(graph: ModelGraph, custom: Mapping[str, Any] | None) -> list[str]:
+    """The classes of the graph no Keras here, expansion or --custom-objects class knows."""
+    from converter.build import layer_classes
+    from converter.extensions import installed
+
+    claimed = installed().by_class
+    rest = replace(graph, layers=tuple(x for x in graph.layers if x.class_name not in claimed))
+    try:
+        layer_classes(rest, custom)
+    except UnsupportedLayersError:
+        import keras
+
+        return sorted({x.class_name for x in rest.layers if x.class_name != "InputLayer" and not (
+            (custom or {}).get(x.class_name) or getattr(keras.layers, x.class_name, None))})
+    return []
 
 
 def checkpoint_weights(path: Path) -> dict[str, tuple[Any, ...]]:

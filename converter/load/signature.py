@@ -17,8 +17,14 @@ from converter.load.detect import directory_sha256
 SIGNATURE_LAYER = "SavedModelSignature"
 
 
-def signature_model(path: Path) -> LoadedModel:
-    """A graph of the serving signature alone: inputs, one opaque node per output."""
+NO_METADATA = "a SavedModel without Keras metadata has no layer graph"
+
+
+def signature_model(path: Path, why: str = NO_METADATA) -> LoadedModel:
+    """A graph of the serving signature alone: inputs, one opaque node per output.
+
+    `why` the layer graph is not used; the report's passes say it.
+    """
     import tensorflow as tf
 
     try:
@@ -36,7 +42,7 @@ def signature_model(path: Path) -> LoadedModel:
               for name, spec in sorted(specs.items())]
     refs = tuple(TensorRef(x.name) for x in layers)
     outputs = sorted(function.structured_outputs)
-    config = {"path": str(path), "signature": "serving_default"}
+    config = {"path": str(path), "signature": "serving_default", "why": why}
     layers += [Layer(name, SIGNATURE_LAYER, {**config, "output": name}, (LayerCall(refs),))
                for name in outputs]
     graph = ModelGraph(tuple(layers), refs, tuple(TensorRef(n) for n in outputs),

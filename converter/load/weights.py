@@ -75,17 +75,20 @@ def legacy_weights(
 
 def keras3_weights(
     root: h5py.File, layers: list[tuple[str, str]]
-) -> dict[str, tuple[np.ndarray, ...]]:
-    """Weights from a Keras 3 `model.weights.h5`, keyed by the real layer names.
+) -> tuple[dict[str, tuple[np.ndarray, ...]], dict[str, tuple[str, ...]]]:
+    """Weights from a Keras 3 `model.weights.h5` and where each was stored, by layer name.
+
+    The paths are inside the layer's group (`residual_block_0/conv1D_0/vars/0`).
 
     `layers` is the model's (name, class name) list in config order. Keras 3 records each
     layer's name in its `vars` group; tf.keras' own `.keras` writer does not, and then the
     group path is Keras' generated one (snake_case class name, `_1`, `_2` for repeats).
     """
     if "layers" not in root:
-        return {}
+        return {}, {}
     generated = dict(zip(saving_paths([c for _, c in layers]), (n for n, _ in layers), strict=True))
     weights: dict[str, tuple[np.ndarray, ...]] = {}
+    names: dict[str, tuple[str, ...]] = {}
     for path, group in root["layers"].items():
         if "layers" in group:
             raise LoadError(
@@ -93,8 +96,10 @@ def keras3_weights(
                 "rebuild the model flat (one Functional model) and save it again"
             )
         name = text_attr(group["vars"], "name") if "vars" in group else None
-        weights[name or generated.get(path, path)] = tuple(collect_vars(group))
-    return weights
+        stored = collect_vars(group)
+        weights[name or generated.get(path, path)] = tuple(a for _, a in stored)
+        names[name or generated.get(path, path)] = tuple(p for p, _ in stored)
+    return weights, names
 
 
 def saving_paths(class_names: list[str]) -> list[str]:
@@ -113,20 +118,21 @@ def saving_paths(class_names: list[str]) -> list[str]:
     return paths
 
 
-def collect_vars(group: h5py.Group) -> list[np.ndarray]:
-    """A layer's own variables in index order, then its sub-layers' in creation order."""
-    arrays: list[np.ndarray] = []
+def collect_vars(group: h5py.Group, prefix: str = "") -> list[tuple[str, np.ndarray]]:
+    """(path, array) of a layer's variables: its own in index order, then its sub-layers'."""
+    stored: list[tuple[str, np.ndarray]] = []
     if "vars" in group:
         own = group["vars"]
-        arrays.extend(np.asarray(own[key][()]) for key in sorted(own.keys(), key=int))
+        stored.extend((f"{prefix}vars/{key}", np.asarray(own[key][()]))
+                      for key in sorted(own.keys(), key=int))
     children = sorted(
         (k for k in group.keys() if k != "vars"),
         key=lambda k: (CHILD_ORDER.index(k.lstrip("_")) if k.lstrip("_") in CHILD_ORDER
                        else len(CHILD_ORDER), k),
     )
     for child in children:
-        arrays.extend(collect_vars(group[child]))
-    return arrays
+        stored.extend(collect_vars(group[child], f"{prefix}{child}/"))
+    return stored
 
 
 def weights_root(handle: h5py.File) -> h5py.Group:

@@ -88,6 +88,8 @@ def print_inspection(found: Any, console: Console | None = None) -> None:
             console.print(f"[red]normalisation fails[/]: {record['error']}")
         for change in record.get("changes", []):
             console.print(f"  {record['name']}: {change}")
+    for row in found.expansions:
+        console.print(f"expansion {row['class_name']} ({row['library']}) from {row['source']}")
     for call in found.training_mode:
         console.print(f"[yellow]training mode[/] {call['layer']} ({call['class_name']}) is "
                       f"called with training=True: it {call['effect']} at inference; "

@@ -36,12 +36,14 @@ EXPECTED = {
     "kad__con1d-auto-encoder-weights.h5": "passed",
     "factornet_e2f1_gencode_dgf__best_model.hdf5": "passed",
     "factornet_rest_gencode_dgf__final_model.hdf5": "passed",
-    "tcnstock__tcn_model.keras": "tcn (class TCN is not a Keras 3 layer)",
+    "tcnstock__tcn_model.keras": "passed",  # keras-tcn's TCN expanded (extensions/keras_tcn)
     "praali__cnn1d_model.keras": "passed",
     "cnn1dvar__CNN1D_Model_4H_LSTM.h5": "passed",
     "synthecg__ecg_model.h5": "passed",
     "stockcnn__cnn1d_model": "passed",
-    "oncemylove__ecg_model": "multi_head_self_attention (class MultiHeadSelfAttention",
+    # Its custom attention class sends it to its serving signature, whose GRU loop the
+    # TFLite converter takes only with TensorFlow ops (Flex), which converter never emits.
+    "oncemylove__ecg_model": "'tf.TensorListReserve' op requires element_shape to be static",
     "kipoi_extended_coda__weights.h5": "passed",
     "kipoi_extended_coda_keras2__model.h5": "passed",
     "kipoi_rbp__weights.h5": "spline_t_6 (class SplineT is not a Keras 3 layer)",
@@ -49,7 +51,7 @@ EXPECTED = {
     "dfdpulse__wavenet.h5": "passed",
     "nssa__cnn_bilstm_model.h5": "passed",
     "nids__cnn_bilstm_model.h5": "passed",
-    "climator__TCN_Model_V2": "tcn_2 (class TCN is not a Keras 3 layer)",
+    "climator__TCN_Model_V2": "passed",
     "nonbangkok__model.keras": "passed",
     "nonbangkok__model.h5": "passed",
     "nithishhar__har_model.keras": "passed",
@@ -107,7 +109,8 @@ def test_every_real_model_converts_or_names_what_it_cannot_handle(corpus, name, 
             if c["status"] != "passed"]
     else:
         assert entry["exit_code"] == 3 and entry["report"] is None, entry["error"]
-        assert expected in entry["error"] and CUSTOM in entry["error"]
+        assert expected in entry["error"], entry["error"]
+        assert CUSTOM in entry["error"] or "(class" not in expected
         assert "Traceback" not in entry["error"] and not entry["out"].exists()
         staged = [p.name for p in entry["out"].parent.iterdir() if p.name.startswith(".")]
         assert staged == []  # nothing staged beside it either

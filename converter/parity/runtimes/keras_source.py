@@ -54,12 +54,38 @@ def source_model(path: str, loader: str, custom: dict[str, Any], allow_lambda: b
     if loader == "tf_keras":
         import tf_keras
 
-        return in_inference_mode(tf_keras.models.load_model(
-            path, compile=False, custom_objects=custom or None, safe_mode=not allow_lambda))
-    import keras
+        load = tf_keras.models.load_model
+    else:
+        import keras
 
-    return in_inference_mode(keras.saving.load_model(
-        path, compile=False, custom_objects=custom or None, safe_mode=not allow_lambda))
+        load = keras.saving.load_model
+    try:
+        model = load(path, compile=False, custom_objects=custom or None,
+                     safe_mode=not allow_lambda)
+    except Exception:
+        if not expanded_libraries():
+            raise
+        model = load(path, compile=False, custom_objects=custom or None,
+                     safe_mode=not allow_lambda)
+    return in_inference_mode(model)
+
+
+def expanded_libraries() -> list[str]:
+    """Import the installed libraries whose layers converter expands (keras-tcn's `tcn`).
+
+    Their classes then register with Keras, so the original can run as the reference.
+    Returns the modules imported (none: nothing to retry with).
+    """
+    import importlib
+    import importlib.util
+
+    from converter.extensions import installed
+
+    modules = {getattr(e, "reference_module", "") for e in installed().by_class.values()}
+    found = [m for m in sorted(modules) if m and importlib.util.find_spec(m) is not None]
+    for module in found:
+        importlib.import_module(module)
+    return found
 
 
 def in_inference_mode(model: Any) -> Any:
