@@ -11,7 +11,8 @@ without `return_sequences` one step: the last (causal) or the middle (same). Up 
 the activation inside the blocks is always relu and there is no second one; those versions
 wrote neither `use_weight_norm` nor `go_backwards`, which tells them apart. Dropout is the
 identity at inference. `use_weight_norm` (tensorflow-addons' WeightNormalization, 3.1.2 to
-3.5.4) is folded into the kernel: g * v / ||v|| over each filter's taps and inputs.
+3.5.4, around each dilated conv) is folded into the kernel: g * v / ||v|| over each
+filter's taps and inputs (its `data_dep_init` copy of the conv is left alone).
 Weights are found by where they were stored (a Keras 3 archive's `residual_block_0/
 conv1D_0/vars/0`, a Keras 2 file's `residual_block_0/conv1D_0/kernel:0`).
 """
@@ -48,6 +49,8 @@ def by_role(stored: list[tuple[str, np.ndarray]], roles: tuple[str, ...]) -> dic
     """
     found: dict[str, Any] = {}
     for rest, array in stored:
+        if "/" in rest and not rest.startswith("vars/"):
+            continue  # a sub-layer's (tensorflow-addons' data_dep_init copy of the conv)
         leaf = rest.rsplit("/", 1)[-1]
         if leaf.isdigit() and int(leaf) < len(roles):
             found[roles[int(leaf)]] = array

@@ -4,6 +4,7 @@ entry-point registry and the pass's rewiring (keras-tcn's own outputs: test_expa
 from __future__ import annotations
 
 import importlib.metadata
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -90,3 +91,22 @@ def test_a_broken_entry_point_is_listed_and_stops_nothing(monkeypatch) -> None:
     assert "TCN" in found.by_class
     assert found.broken == ("?: bad = no_such_module:EXPANSION (ModuleNotFoundError: No module "
                             "named 'no_such_module')",)
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "keras_tcn"
+
+
+@pytest.mark.parametrize(("case", "version"), [("weight_norm", "3.4.0"),
+                                               ("relu_inside", "3.1.1")])
+def test_files_older_keras_tcn_wrote_expand_to_its_numbers(case: str, version: str) -> None:
+    """Written by scripts/fixtures/keras_tcn_files.py beside TensorFlow 2.15: tensorflow-addons'
+    weight norm (g, v and its data_dep_init copy stored per conv), and 3.1.1's relu blocks."""
+    from converter.load import load_path
+    from converter.normalize import normalize
+
+    stored = np.load(FIXTURES / f"{case}.npz")
+    assert str(stored["keras_tcn"]) == version
+    graph, _ = normalize(load_path(FIXTURES / f"{case}.h5").graph)
+    got = run_graph(graph, [stored["x"]])[0]
+    assert np.abs(stored["y"]).max() > 0.5
+    assert np.abs(got - stored["y"]).max() <= 1e-5
