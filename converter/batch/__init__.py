@@ -15,6 +15,7 @@ from typing import Any
 
 from converter.batch.cache import cache_key, cached_report, remember
 from converter.batch.config import BatchModel, read_config
+from converter.batch.shards import parse_shard
 from converter.errors import EXIT_MODEL_ERROR, UsageError
 from converter.process.staging import write_atomically
 from converter.process.worker import how_it_ended, last_line, run_task
@@ -24,17 +25,6 @@ from converter.report.schema import jsonable
 from converter.report.view import verdict
 
 __all__ = ["parse_shard", "run_batch"]
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """"i/n" (1 <= i <= n) as (i, n); a usage error otherwise."""
-    try:
-        index, count = (int(part) for part in text.split("/"))
-    except ValueError:
-        index = count = 0
-    if not 1 <= index <= count:
-        raise UsageError(f"--shard {text}: give i/n with 1 <= i <= n, e.g. --shard 2/4")
-    return index, count
 
 
 def run_batch(

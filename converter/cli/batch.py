@@ -1,7 +1,8 @@
-"""`converter batch CONFIG.toml -o OUTDIR [-j N] [--shard i/n]`."""
+"""`converter batch CONFIG.toml -o OUTDIR [-j N] [--shard i/n|auto]`."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,14 +18,19 @@ from converter.cli.output import Shown, rendering_options, show, unwind_on_sigte
               required=True, help="OUTDIR/<model>/ per model and OUTDIR/summary.json.")
 @click.option("-j", "--jobs", type=int, default=1, show_default=True,
               help="Models converted at once, each in its own process.")
-@click.option("--shard", default=None, metavar="I/N",
-              help="Convert only shard I of N (1-based) for CI matrix fan-out; merge the "
-                   "shards' summary.json with `converter report merge`.")
+@click.option("--shard", default=None, metavar="I/N|auto",
+              help="Convert only shard I of N (1-based) for CI matrix fan-out, or `auto`: "
+                   "the index and count a CI engine sets (GitLab parallel, Kubernetes "
+                   "Indexed Job); merge the shards' summary.json with `converter report "
+                   "merge`.")
+@click.option("--shard-count", type=int, default=None, metavar="N",
+              help="With --shard auto in a Kubernetes Indexed Job: the Job's completions "
+                   "[default: $CONVERTER_SHARD_COUNT].")
 @click.option("--no-cache", is_flag=True,
               help="Convert every model even when nothing it depends on changed.")
 @rendering_options
-def batch(config: Path, output_dir: Path, jobs: int, shard: str | None, no_cache: bool,
-          shown: Shown) -> None:
+def batch(config: Path, output_dir: Path, jobs: int, shard: str | None,
+          shard_count: int | None, no_cache: bool, shown: Shown) -> None:
     """Convert every model listed in CONFIG (TOML; see the README), skipping unchanged ones.
 
     Exit status: the worst of the models' exit codes.
@@ -35,7 +41,7 @@ def batch(config: Path, output_dir: Path, jobs: int, shard: str | None, no_cache
 
     with errors_as_exit_codes():
         shown.check()
-        where = parse_shard(shard) if shard else None
+        where = parse_shard(shard, os.environ, shard_count) if shard else None
         unwind_on_sigterm()
         with listener_for(shown.quiet, shown.as_json) as listener:
             document = run_batch(config, output_dir, jobs, where, not no_cache, listener)

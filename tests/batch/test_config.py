@@ -88,3 +88,25 @@ def test_batch_cli_usage_errors_exit_2_and_write_nothing(tmp_path: Path) -> None
     assert not out.exists()
     missing = CliRunner().invoke(main, ["batch", str(tmp_path / "none.toml"), "-o", str(out)])
     assert missing.exit_code == 2 and "no such batch file" in missing.output
+
+
+@pytest.mark.parametrize(("environment", "count", "shard"), [
+    ({"CI_NODE_INDEX": "2", "CI_NODE_TOTAL": "3"}, None, (2, 3)),  # GitLab, 1-based
+    ({"JOB_COMPLETION_INDEX": "0"}, 4, (1, 4)),  # Kubernetes, 0-based, --shard-count
+    ({"JOB_COMPLETION_INDEX": "3", "CONVERTER_SHARD_COUNT": "4"}, None, (4, 4)),
+])
+def test_shard_auto_reads_the_engine(environment: dict, count: int | None,
+                                     shard: tuple[int, int]) -> None:
+    assert parse_shard("auto", environment, count) == shard
+
+
+@pytest.mark.parametrize(("environment", "message"), [
+    ({}, "none of the engine variables is set"),
+    ({"JOB_COMPLETION_INDEX": "1"}, "pass --shard-count N"),
+    ({"JOB_COMPLETION_INDEX": "4", "CONVERTER_SHARD_COUNT": "4"}, "give index 4 of 4"),
+    ({"CI_NODE_INDEX": "0", "CI_NODE_TOTAL": "2"}, "give index 0 of 2, not a shard"),
+])
+def test_shard_auto_without_usable_engine_variables_is_a_usage_error(
+        environment: dict, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_shard("auto", environment)

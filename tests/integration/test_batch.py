@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from converter.report.documents import without_timings
 from tests.conftest import sample
 
 pytestmark = pytest.mark.tf
+ROOT = Path(__file__).resolve().parents[2]
 
 CONFIG = """
 [defaults]
@@ -112,11 +115,20 @@ def test_a_changed_option_or_a_deleted_artifact_is_converted_again(
 
 
 def test_merged_shards_equal_the_unsharded_run(workspace: Path, first: tuple) -> None:
-    parts = []
-    for index in (1, 2):
-        code, _, summary = run(workspace, f"shard{index}", "--shard", f"{index}/2")
-        parts.append(workspace / f"shard{index}" / "out" / "summary.json")
-    assert code == 0  # shard 2/2 holds ecg_classifier alone
+    """The shards run as a Kubernetes Indexed Job runs them: separate processes, each told
+    its JOB_COMPLETION_INDEX, the count from CONVERTER_SHARD_COUNT, `--shard auto`."""
+    parts, codes = [], []
+    for index in (0, 1):
+        cwd = workspace / f"shard{index}"
+        cwd.mkdir(exist_ok=True)
+        environment = {**os.environ, "JOB_COMPLETION_INDEX": str(index),
+                       "CONVERTER_SHARD_COUNT": "2", "PYTHONPATH": str(ROOT)}
+        done = subprocess.run([sys.executable, "-m", "converter", "batch", "../batch.toml",
+                               "-o", "out", "-q", "--shard", "auto"], cwd=cwd, env=environment,
+                              capture_output=True, text=True, timeout=1200)
+        codes.append(done.returncode)
+        parts.append(cwd / "out" / "summary.json")
+    assert codes == [3, 0], codes  # shard 1 of 2 holds the broken file; 2 ecg_classifier
     merged = workspace / "merged.json"
     result = CliRunner().invoke(main, ["report", "merge", *map(str, parts), "-o", str(merged)])
     assert result.exit_code == 3, result.output
