@@ -2,10 +2,10 @@
 
 Given: every call's keywords as the file recorded them (`training=True` on a Monte-Carlo
 dropout, `mask=None`, MultiHeadAttention's `value=`).
-Result: `training` and empty masks gone from every call, so the exported graph is the
-deterministic inference form; each call that ran in training mode where that changes what
-the layer computes (its catalogue entry's `training_mode`: dropout, noise, a batch norm's
-batch statistics) noted. A keyword the layer's entry does not take (`call_kwargs`) stops the
+Result: `training` and keywords given as None (their default) gone from every call, so the
+exported graph is the deterministic inference form; each call that ran in training mode
+where that changes what the layer computes (its catalogue entry's `training_mode`: dropout,
+noise, a batch norm's batch statistics) noted. A keyword the layer's entry does not take (`call_kwargs`) stops the
 load naming the layer and the keyword, all at once: dropping it would change the numbers.
 A class the catalogue does not know (a --custom-objects class) keeps its keywords.
 """
@@ -59,7 +59,8 @@ class CallArguments:
         unknown = [
             (layer.name, f"its call keyword {DESCRIBED.get(key, repr(key))}")
             for layer in graph.layers if spec_of(layer.class_name) is not UNKNOWN
-            for key in dict.fromkeys(k for c in layer.calls for k in c.kwargs)
+            for key in dict.fromkeys(k for c in layer.calls for k, v in c.kwargs.items()
+                                     if v is not None)  # None: the keyword's default
             if key not in EVERY_CLASS | spec_of(layer.class_name).call_kwargs]
         if unknown:
             raise UnsupportedLayersError(
@@ -68,7 +69,7 @@ class CallArguments:
                 "the model again")
         layers = tuple(replace(layer, calls=tuple(
             replace(call, kwargs={k: v for k, v in call.kwargs.items()
-                                  if k != "training" and not (k == "mask" and v is None)})
+                                  if k != "training" and v is not None})
             for call in layer.calls)) for layer in graph.layers)
         if layers == graph.layers:
             return PassResult(graph, False)
