@@ -30,11 +30,14 @@ __all__ = ["parse_shard", "run_batch"]
 def run_batch(
     config: Path, output_dir: Path, jobs: int = 1, shard: tuple[int, int] | None = None,
     use_cache: bool = True, listener: StageListener | None = None,
+    executor: str = "local", address: str | None = None,
 ) -> Document:
     """Convert every model of `config` (this shard's share) and write OUTDIR/summary.json.
 
     Shard i/n takes the models whose position p in the file has p % n == i - 1, so the
-    shards of one file are disjoint and together are the whole batch.
+    shards of one file are disjoint and together are the whole batch. `executor` "ray" runs
+    each model as a Ray task (`ray_executor`) on the cluster at `address` (None: a local
+    one) instead of `jobs` local threads.
     """
     if jobs < 1:
         raise UsageError(f"-j {jobs}: the number of worker processes must be at least 1")
@@ -46,8 +49,13 @@ def run_batch(
     except OSError as exc:
         raise UsageError(f"-o {output_dir}: cannot write there ({exc.strerror or exc})") from exc
     told = listener or Silent()
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        done = list(pool.map(lambda model: run_model(model, use_cache, told), models))
+    if executor == "ray":
+        from converter.batch.ray_executor import run_on_ray
+
+        done = run_on_ray(models, use_cache, told, address)
+    else:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            done = list(pool.map(lambda model: run_model(model, use_cache, told), models))
     document = batch_document(done)
     write_atomically(output_dir / "summary.json",
                      json.dumps(document, indent=2, sort_keys=True) + "\n")

@@ -5,8 +5,9 @@ dropout, `mask=None`, MultiHeadAttention's `value=`).
 Result: `training` and keywords given as None (their default) gone from every call, so the
 exported graph is the deterministic inference form; each call that ran in training mode
 where that changes what the layer computes (its catalogue entry's `training_mode`: dropout,
-noise, a batch norm's batch statistics) noted. A keyword the layer's entry does not take (`call_kwargs`) stops the
-load naming the layer and the keyword, all at once: dropping it would change the numbers.
+noise, a batch norm's batch statistics) noted. A keyword the layer's entry does not take
+(`call_kwargs`) stops the load naming the layer and the keyword, all at once: dropping it
+would change the numbers.
 A class the catalogue does not know (a --custom-objects class) keeps its keywords.
 """
 

@@ -133,3 +133,38 @@ def test_merged_shards_equal_the_unsharded_run(workspace: Path, first: tuple) ->
     result = CliRunner().invoke(main, ["report", "merge", *map(str, parts), "-o", str(merged)])
     assert result.exit_code == 3, result.output
     assert without_timings(json.loads(merged.read_text())) == without_timings(first[2])
+
+
+def test_the_ray_executor_gives_the_local_executors_summary(workspace: Path, first: tuple) -> None:
+    """A local Ray cluster started for the batch: one conversion per Ray task."""
+    code, _, summary = run(workspace, "ray", "--executor", "ray")
+    assert code == first[0] == 3
+    # --power auto runs the planted copies only where they cost less than the check, as
+    # measured in that run: on a busy machine the two runs may decide otherwise.
+    assert differences(without_timings(summary), without_timings(first[2]),
+                       ignored=("power",)) == []
+
+
+def differences(a: Any, b: Any, where: str = "", ignored: tuple[str, ...] = ()) -> list[str]:
+    """Where two JSON documents differ (paths), for a readable failure; `ignored` keys aside."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted((set(a) | set(b)) - set(ignored))
+                for d in differences(a.get(k), b.get(k), f"{where}/{k}", ignored)]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True))
+                for d in differences(x, y, f"{where}/{i}", ignored)]
+    return [] if a == b else [f"{where}: {str(a)[:80]} != {str(b)[:80]}"]
+
+
+def test_the_ray_executor_without_ray_is_a_usage_error_with_the_install_line(
+        workspace: Path, tmp_path: Path) -> None:
+    (tmp_path / "ray").mkdir()
+    (tmp_path / "ray" / "__init__.py").write_text("raise ImportError('No module named ray')\n")
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-m", "converter", "batch",
+                           str(workspace / "batch.toml"), "-o", str(tmp_path / "out"),
+                           "--executor", "ray"], env=environment, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Ray is not installed here; pip install 'converter[ray]'" in done.stdout + done.stderr
+    assert not (tmp_path / "out").exists()
