@@ -39,6 +39,12 @@ NEEDED = {
 }
 NEEDED["factornet_rest_gencode_dgf__final_model.hdf5"] = NEEDED[
     "factornet_e2f1_gencode_dgf__best_model.hdf5"]
+# keras-tcn's TCN without return_sequences keeps the last step ([:, -1, :]): the slice
+# moves with the layout, but the (N, C) it ends in is read by the Dense head in Keras'
+# order, so one Transpose stays; it only moves a size-1 axis once the step is taken, which
+# the layout pass does not yet turn into a Reshape (issue 15).
+NEEDED["tcnstock__tcn_model.keras"] = {"between Add and Slice": 1}
+NEEDED["climator__TCN_Model_V2"] = {"between Add and Slice": 1}
 SHAPE_OPS = ("Shape", "ConstantOfShape", "Size")
 
 
