@@ -57,8 +57,32 @@ class ExpandLayers:
             replace(c, inputs=tuple(moved.get(r, r) for r in c.inputs)) for c in layer.calls))
             for x in graph.layers for layer in fragments.get(x.name, (x,))]
         outputs = tuple(moved.get(r, r) for r in graph.outputs)
+        made = {x.name for fragment in fragments.values() for x in fragment}
+        live = read_from(layers, outputs)
+        dead = [x.name for x in layers if x.name in made and x.name not in live]
+        if dead:
+            changes.append(f"{len(dead)} layers of the expansions that nothing reads left out")
+        layers = [x for x in layers if x.name not in dead]
         return PassResult(replace(graph, layers=tuple(layers), outputs=outputs), True,
                           tuple(changes))
+
+
+def read_from(layers: list[Layer], outputs: tuple[TensorRef, ...]) -> set[str]:
+    """The names of the layers the outputs depend on.
+
+    A fragment's parts nothing reads (the last residual block's sum beside the skip
+    connections) are left out of the graph with them.
+    """
+    producers = {x.name: x for x in layers}
+    live: set[str] = set()
+    pending = [r.layer for r in outputs]
+    while pending:
+        name = pending.pop()
+        if name in live or name not in producers:
+            continue
+        live.add(name)
+        pending.extend(r.layer for c in producers[name].calls for r in c.inputs)
+    return live
 
 
 PASS = ExpandLayers()

@@ -125,7 +125,7 @@ def test_a_tcn_model_converts_with_keras_tcn_as_the_reference(grid, tmp_path) ->
     assert result.report["reference"]["runtime"] == "keras"  # keras-tcn is importable here
     changes = next(p.changes for p in result.passes if p.name == "expand_layers")
     assert changes == ("tcn (keras-tcn TCN): keras-tcn TCN -> 29 built-in layers (3 residual "
-                       "blocks)",)
+                       "blocks)", "2 layers of the expansions that nothing reads left out")
 
 
 def test_an_unknown_tcn_config_key_stops_the_load_naming_it(grid, tmp_path) -> None:

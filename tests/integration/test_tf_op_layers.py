@@ -104,7 +104,7 @@ def test_keras3_operations_recorded_as_layers_convert(tmp_path: Path) -> None:
     assert {c.status for c in result.parity} == {"passed"}
     changes = next(p.changes for p in result.passes if p.name == "tf_op_layers")
     assert "add: keras.ops numpy.Add -> TFOp" in changes
-    assert "gelu: keras.ops nn.Gelu -> TFOp" in changes and len(changes) == 17
+    assert "gelu: keras.ops nn.Gelu -> TFOp" in changes and len(changes) == 18
 
 
 def test_a_function_outside_the_table_is_refused_naming_it(tmp_path: Path) -> None:
@@ -133,6 +133,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     **{name: {"input_tensor": X, "axis": [1], "keepdims": True} for name in FUNCTIONS
        if name.startswith("math.reduce_")},
     "nn.leaky_relu": {"features": X, "alpha": 0.1},
+    "nn.gelu": {"features": X, "approximate": True},  # Keras 3's gelu op; tf's is exact
+    "reverse": {"tensor": X, "axis": [1]},
     "nn.softmax": {"logits": X, "axis": 1},
     "reshape": {"tensor": X, "shape": [-1, 24]},
     "transpose": {"a": X, "perm": [0, 2, 1]},
