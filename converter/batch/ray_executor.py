@@ -36,7 +36,7 @@ def convert_on_ray(model: BatchModel, use_cache: bool, cwd: str) -> dict[str, An
     Relative paths in the batch file mean what they mean on the driver: the task works in
     the driver's directory (the same path on every node of a shared filesystem).
     """
-    from converter.batch import run_model
+    from converter.batch.run import run_model
 
     os.chdir(cwd)
     return run_model(model, use_cache, Silent())
