@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
-from converter.artifacts import Layer, ModelGraph, PassRecord
+from converter.artifacts import Layer, ModelGraph, PassRecord, TensorRef
 from converter.errors import ConverterError, InternalError, NormalizeError, UsageError
 from converter.layers import inner_layers
 
@@ -72,6 +72,13 @@ def rewrite_wrapped(config: dict[str, Any], notes: list[str], rewrite: ConfigRew
         if inner_notes:
             config[key] = {**config[key], "config": inner_config}
             notes.extend(f"{key}: {note}" for note in inner_notes)
+
+
+def reading(layer: Layer, moved: Mapping[TensorRef, TensorRef]) -> Layer:
+    """The layer with every input `moved` names read from its new place."""
+    return replace(layer, calls=tuple(
+        replace(call, inputs=tuple(moved.get(r, r) for r in call.inputs))
+        for call in layer.calls))
 
 
 def always(graph: ModelGraph) -> bool:

@@ -96,11 +96,8 @@ def unknown_classes(graph: ModelGraph, custom: Mapping[str, Any] | None) -> list
     rest = replace(graph, layers=tuple(x for x in graph.layers if x.class_name not in claimed))
     try:
         layer_classes(rest, custom)
-    except UnsupportedLayersError:
-        import keras
-
-        return sorted({x.class_name for x in rest.layers if x.class_name != "InputLayer" and not (
-            (custom or {}).get(x.class_name) or getattr(keras.layers, x.class_name, None))})
+    except UnsupportedLayersError as refused:  # it names every layer whose class is unknown
+        return sorted({rest.layer(name).class_name for name, _ in refused.problems})
     return []
 
 

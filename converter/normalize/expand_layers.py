@@ -15,7 +15,7 @@ from dataclasses import replace
 from converter.artifacts import Layer, ModelGraph, TensorRef
 from converter.errors import LoadError
 from converter.extensions import StoredWeights, installed
-from converter.graph.passes import GraphResult, PassResult
+from converter.graph.passes import GraphResult, PassResult, reading
 from converter.graph.shapes import static_shapes
 
 
@@ -53,9 +53,8 @@ class ExpandLayers:
             moved |= {TensorRef(layer.name, 0, i): ref for i, ref in enumerate(fragment.outputs)}
             changes.extend(f"{layer.name} ({expansion.library} {layer.class_name}): {note}"
                            for note in fragment.notes or ("expanded",))
-        layers = [replace(layer, calls=tuple(
-            replace(c, inputs=tuple(moved.get(r, r) for r in c.inputs)) for c in layer.calls))
-            for x in graph.layers for layer in fragments.get(x.name, (x,))]
+        layers = [reading(layer, moved)
+                  for x in graph.layers for layer in fragments.get(x.name, (x,))]
         outputs = tuple(moved.get(r, r) for r in graph.outputs)
         made = {x.name for fragment in fragments.values() for x in fragment}
         live = read_from(layers, outputs)

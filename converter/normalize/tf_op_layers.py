@@ -20,7 +20,7 @@ from typing import Any
 from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
 from converter.errors import UnsupportedLayersError
 from converter.graph.call_args import EXTRA_ARGS, FIRST, TENSOR, first_indices
-from converter.graph.passes import GraphResult, PassResult
+from converter.graph.passes import GraphResult, PassResult, reading
 from converter.layers.keras_ops import CLASS as KERAS_OP
 from converter.layers.keras_ops import OPERATION, OPERATIONS, settings
 from converter.layers.tf_ops import ARGUMENTS, FUNCTIONS, IGNORED, PART
@@ -128,9 +128,7 @@ class TfOpLayers:
                  for name, count in counts.items() for i in range(1, count)}
         layers: list[Layer] = []
         for layer in graph.layers:
-            layer = replace(layer, calls=tuple(
-                replace(c, inputs=tuple(moved.get(r, r) for r in c.inputs))
-                for c in layer.calls))
+            layer = reading(layer, moved)
             layers.extend(table_layers(layer, counts[layer.name]) if layer.name in counts
                           else [layer])
         outputs = tuple(moved.get(r, r) for r in graph.outputs)
