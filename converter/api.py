@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from converter.load import LoadOptions
 from converter.load.custom_objects import resolve_custom_objects
 from converter.load.source import Source, open_source
 from converter.options import ConvertOptions
+from converter.process.pool import warm_servers
 from converter.process.staging import staging, write_atomically
 from converter.process.stderr_capture import captured_stderr
 from converter.report.progress import Silent, StageListener
@@ -36,25 +38,28 @@ def convert(
     from converter.export.isolated import export_isolated
     from converter.graph.pipeline import prepare
     from converter.parity.delegates import with_delegate_checks
-    from converter.parity.stage import verify
+    from converter.parity.stage import reference_started, verify
 
     options = options or ConvertOptions()
     timings: dict[str, float] = {}
     listener = listener or Silent()
     with ExitStack() as stack:
+        stack.enter_context(warm_servers())  # their imports overlap with loading
         with timed(timings, "load", listener), captured_stderr():
             loaded, reference_file, stem = open_source(source, stack, load_options(options))
         with timed(timings, "normalize", listener):
             prepared = prepare(loaded.graph, options, signature_only(loaded))
         inputs = (reference_file, options.arch, options.inputs, options.calibration)
+        started = stack.enter_context(reference_started(
+            prepared.checked, loaded.reference_loader, reference_file, options))
         with staging(options.output_dir, inputs) as stage:
-            with timed(timings, "export", listener):  # build + export, in a worker process
+            with timed(timings, "export", listener):  # build + export, in workers
                 exported, timings["build"] = export_isolated(prepared.targets, stage, stem,
                                                              options)
-                artifacts = with_delegate_checks(exported, stage)
-            with timed(timings, "verify", listener):
-                parity = verify(prepared.checked, loaded.reference_loader, reference_file,
-                                artifacts, stage, options, listener)
+            with timed(timings, "verify", listener), ThreadPoolExecutor(1) as beside:
+                checked = beside.submit(with_delegate_checks, exported, stage, options.timeout_s)
+                parity = verify(started, exported, stage, listener)
+                artifacts = checked.result()
             result = parity_result(loaded, list(prepared.records), artifacts, parity, options,
                                    timings, options.output_dir.absolute() / "report.json")
             text = json.dumps(result.report, indent=2, sort_keys=True) + "\n"
@@ -110,21 +115,23 @@ def verify_files(
     from converter.graph.pipeline import normalized
     from converter.parity.delegates import with_delegate_checks
     from converter.parity.external import describe_artifact
-    from converter.parity.stage import verify
+    from converter.parity.stage import reference_started, verify
 
     options = options or ConvertOptions()
     timings: dict[str, float] = {}
     listener = listener or Silent()
     with ExitStack() as stack:
+        stack.enter_context(warm_servers())
         with timed(timings, "load", listener), captured_stderr():
             loaded, reference_file, _ = open_source(source, stack, load_options(options))
             graph, records = normalized(loaded.graph, signature_only(loaded))
             specs, outputs = input_specs(graph), output_names(graph)
             artifacts = with_delegate_checks(
-                [describe_artifact(Path(f), specs, outputs) for f in files], Path.cwd())
-        with timed(timings, "verify", listener):
-            parity = verify(graph, loaded.reference_loader, reference_file, artifacts,
-                            Path.cwd(), options, listener)
+                [describe_artifact(Path(f), specs, outputs) for f in files], Path.cwd(),
+                options.timeout_s)
+        with timed(timings, "verify", listener), reference_started(
+                graph, loaded.reference_loader, reference_file, options) as started:
+            parity = verify(started, artifacts, Path.cwd(), listener)
         result = parity_result(loaded, records, artifacts, parity, options, timings,
                                report_path or Path("-"))
     if report_path is not None:

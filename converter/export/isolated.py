@@ -10,6 +10,8 @@ there is an InternalError.
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from converter.artifacts import Artifact, ModelGraph
@@ -23,23 +25,34 @@ from converter.report.schema import jsonable
 def export_isolated(
     targets: dict[str, ModelGraph], stage: Path, stem: str, options: ConvertOptions,
 ) -> tuple[list[Artifact], float]:
-    """The artifacts written into `stage` from each target's graph, and the build time."""
-    with tempfile.TemporaryDirectory(prefix="converter-export-") as tmp:
-        folder = Path(tmp)
-        saved: dict[int, str] = {}
-        for graph in targets.values():  # a graph two targets share is saved once
-            if id(graph) not in saved:
-                saved[id(graph)] = str(save_graph(graph, folder / f"graph{len(saved)}.json"))
-        request = {"graphs": {name: saved[id(graph)] for name, graph in targets.items()},
-                   "stage": str(stage), "stem": stem, "options": jsonable(options)}
-        outcome = run_task("converter.export.worker", request, folder, options.timeout_s)
-    if outcome.status != "ok":
-        raise failure(outcome, options)
+    """The artifacts written into `stage` from each target's graph, and the build time.
+
+    Each target is built and exported by its own worker, the targets at once (a warm
+    TensorFlow server forks both): the TFLite converter and tf2onnx each use one core.
+    """
+    order = [target for target in ("tflite", "onnx") if target in targets]
+    with ThreadPoolExecutor(max(1, len(order))) as pool:
+        answers = list(pool.map(lambda target: export_target(
+            targets[target], target, stage, stem, replace(options, to=(target,))), order))
+    for outcome in answers:
+        if outcome.status != "ok":
+            raise failure(outcome, options)
     artifacts = [Artifact(**{**a, "input_names": tuple(a["input_names"]),
                              "output_names": tuple(a["output_names"]),
                              "lowerings": tuple(a.get("lowerings", ()))})
-                 for a in outcome.answer["artifacts"]]
-    return artifacts, float(outcome.answer["build_seconds"])
+                 for outcome in answers for a in outcome.answer["artifacts"]]
+    return artifacts, max((float(o.answer["build_seconds"]) for o in answers), default=0.0)
+
+
+def export_target(graph: ModelGraph, target: str, stage: Path, stem: str,
+                  options: ConvertOptions) -> Outcome:
+    """One target's artifacts, built and exported in a worker."""
+    with tempfile.TemporaryDirectory(prefix="converter-export-") as tmp:
+        saved = str(save_graph(graph, Path(tmp) / "graph.json"))
+        request = {"graphs": {target: saved}, "stage": str(stage), "stem": stem,
+                   "options": jsonable(options)}
+        return run_task("converter.export.worker", request, Path(tmp), options.timeout_s,
+                        server="tensorflow")
 
 
 def failure(outcome: Outcome, options: ConvertOptions) -> Exception:

@@ -34,7 +34,8 @@ def run(request: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
     models = build_targets(graphs, resolve_custom_objects(options.custom_objects),
                            options.allow_lambda)
     built = time.monotonic() - start
-    calibration = calibration_cases(interface, options) if "int8" in options.precision else None
+    calibration = calibration_cases(interface, options) if "int8" in options.precision and (
+        "tflite" in options.to) else None
     artifacts = export(models, interface, Path(request["stage"]), request["stem"], options,
                        calibration)
     return {"artifacts": jsonable(artifacts), "build_seconds": built}

@@ -9,6 +9,7 @@ partitions NNAPI and CoreML would take, and which ops they cannot), and dynamic 
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -86,7 +87,27 @@ def delegate_checks(path: Path, fmt: str, op_counts: Mapping[str, int]) -> dict[
     return {}
 
 
-def with_delegate_checks(artifacts: Sequence[Artifact], root: Path) -> list[Artifact]:
-    """The artifacts (paths relative to `root`, or absolute) with their delegate checks."""
-    return [replace(a, delegates=delegate_checks(root / a.path, a.format, a.op_counts))
-            for a in artifacts]
+def with_delegate_checks(artifacts: Sequence[Artifact], root: Path,
+                         timeout_s: float | None = None) -> list[Artifact]:
+    """The artifacts (paths relative to `root`, or absolute) with their delegate checks.
+
+    The checkers run in a worker (a warm "light" one where the conversion has it: LiteRT's
+    analyzer and onnxruntime are imported there already); one that crashes or hangs gives
+    every artifact an `error` saying so.
+    """
+    from converter.process.worker import run_task
+
+    request = {"files": [[str(root / a.path), a.format, dict(a.op_counts)] for a in artifacts]}
+    with tempfile.TemporaryDirectory(prefix="converter-delegates-") as tmp:
+        outcome = run_task("converter.parity.delegates", request, Path(tmp), timeout_s,
+                           server="light")
+    found = outcome.answer.get("checks") if outcome.status == "ok" else None
+    failed = {"error": f"the delegate checkers did not answer: {outcome.reason}"}
+    return [replace(a, delegates=found[index] if found else failed)
+            for index, a in enumerate(artifacts)]
+
+
+def run(request: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
+    """The delegate checks of every file in the request (a `process.worker` task)."""
+    return {"checks": [delegate_checks(Path(path), fmt, counts)
+                       for path, fmt, counts in request["files"]]}

@@ -64,7 +64,7 @@ def probe_file(artifact: Artifact, target: Path, workdir: Path, inputs: Path, ca
                "feed_names": list(artifact.input_names),
                "artifact_outputs": list(artifact.output_names),
                "budgeted": budgeted, "started": time.time()}
-    outcome = run_task("converter.parity.probe", request, folder, timeout_s)
+    outcome = run_task("converter.parity.probe", request, folder, timeout_s, server="light")
     if outcome.status != "ok":
         return Probe(note=f"the logits and defect copies could not be made: {outcome.reason}")
     with np.load(result, allow_pickle=False) as data:

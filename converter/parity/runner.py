@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from converter.parity.runtimes import server_kind
 from converter.process.worker import Outcome, one_line, run_task
 
 # How a runtime's worker ended, as the parity stage sees it.
@@ -64,7 +65,7 @@ def run_worker(job: WorkerJob, workdir: Path, timeout_s: float) -> WorkerOutcome
                "copies": list(job.copies), "logits": job.logits,
                "budgeted": job.budgeted, "started": time.time()}
     outcome = run_task("converter.parity.worker", request, workdir, timeout_s,
-                       env={"PYTHONFAULTHANDLER": "0"})
+                       env={"PYTHONFAULTHANDLER": "0"}, server=server_kind(job.runtime))
     if outcome.status != "ok":
         return not_run(outcome)
     with np.load(outputs, allow_pickle=False) as data:

@@ -99,7 +99,8 @@ def source_departure(graph: ModelGraph, loader: str, source: Path,
             "target": str(source), "loader": loader, "inputs": str(inputs),
             "outputs": str(outputs), "input_names": list(cases[0]),
             "custom_objects": list(options.custom_objects),
-            "allow_lambda": options.allow_lambda}, Path(tmp), options.timeout_s)
+            "allow_lambda": options.allow_lambda}, Path(tmp), options.timeout_s,
+            server="tensorflow")
         if outcome.status != "ok":
             return {"layer": None, "note": "the original's layer outputs could not be read ("
                                            f"{outcome.reason or outcome.status})"}

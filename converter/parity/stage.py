@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,14 @@ from converter.graph.serialize import save_arrays, save_graph
 from converter.options import ConvertOptions
 from converter.parity.disagreement import settled
 from converter.parity.evidence import Probe, finished, localized, per_layer, probe_file
-from converter.parity.inputs import Case, parity_cases
+from converter.parity.inputs import Case, Drawn, parity_cases
 from converter.parity.judge import Expected, expected_from
 from converter.parity.runner import WorkerJob, WorkerOutcome, run_worker
 from converter.parity.runtimes import REFERENCE, availability, create
 from converter.parity.source_layers import source_departure, with_departure
 from converter.report.progress import Silent, StageListener
 
-__all__ = ["GRAPH_ARTIFACT", "ParityRun", "verify"]
+__all__ = ["GRAPH_ARTIFACT", "ParityRun", "Started", "reference_started", "verify"]
 
 GRAPH_ARTIFACT = "normalized-graph"
 # Runtimes the planted-defect copies run on by default (--power auto): the optimised CPU
@@ -46,62 +47,93 @@ class ParityRun:
     per_layer: Mapping[str, Any] = field(default_factory=dict)
 
 
-def verify(
-    graph: ModelGraph,
-    loader: str,
-    source: Path,
-    artifacts: list[Artifact],
-    stage: Path,
-    options: ConvertOptions,
-    listener: StageListener | None = None,
-) -> ParityRun:
-    """Run the reference, then each (runtime, artifact) pair in its own process.
+@dataclass(frozen=True)
+class Started:
+    """A parity run begun before the artifacts exist.
+
+    Its inputs are drawn and its reference runs (`reference` resolves to the reference's
+    outcome and name).
+    """
+
+    graph: ModelGraph
+    source: Path
+    drawn: Drawn
+    plan: Plan
+    reference: Future[tuple[WorkerOutcome, str]]
+
+
+@contextmanager
+def reference_started(graph: ModelGraph, loader: str, source: Path,
+                      options: ConvertOptions) -> Iterator[Started]:
+    """Draw the parity inputs and run the reference on them while the caller exports.
 
     `graph` is the normalised graph (its interface is the artifacts'); `loader` names the
-    library that loads the `source` file for the reference runtime. Each .tflite/.onnx file
-    is probed first for its logits and planted-defect copies (`evidence`).
+    library that loads the `source` file for the reference runtime. Leaving the block
+    early (the export failed) does not wait for the reference.
     """
     drawn = parity_cases(graph, options)
-    told = listener or Silent()
     with tempfile.TemporaryDirectory(prefix="converter-verify-") as tmp:
+        pool = ThreadPoolExecutor(1)
         plan = Plan(graph, loader, Path(tmp), options, drawn.cases,
                     write_cases(drawn.cases, Path(tmp) / "inputs.npz"))
-        targets = {a.path: stage / a.path for a in artifacts} | {GRAPH_ARTIFACT: plan.graph_file}
-        reference, reference_name = run_reference(plan, source)
-        expected = expected_from(reference, plan.outputs, plan.kinds)
-        every = (*artifacts, plan.graph_artifact())
-        pairs = [(r, a) for r in options.selected_runtimes()
-                 if r not in (REFERENCE, reference_name)
-                 for a in every if create(r).accepts == a.format]
-        probes = plan.probes(artifacts, targets, {a.path for r, a in pairs if plan.power(r)})
+        finished_ok = False
+        try:
+            yield Started(graph, source, drawn, plan, pool.submit(run_reference, plan, source))
+            finished_ok = True
+        finally:
+            pool.shutdown(wait=finished_ok, cancel_futures=True)
 
-        def checked(pair: tuple[str, Artifact]) -> WorkerOutcome:
-            runtime, artifact = pair
-            told.begin(f"{runtime} on {artifact.path}")
-            copies = tuple(d["path"] for d in probes[artifact.path].defects) if plan.power(
-                runtime) else ()
-            outcome = outcome_of(plan.job(runtime, targets[artifact.path], artifact.input_names,
-                                          copies=copies), plan.workdir, options)
-            told.end(f"{runtime} on {artifact.path}",
-                     "ran" if outcome.status == "ok" else outcome.status)
-            return outcome
 
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            outcomes = list(pool.map(checked, pairs))
+def verify(started: Started, artifacts: list[Artifact], stage: Path,
+           listener: StageListener | None = None) -> ParityRun:
+    """Wait for the reference, then run each (runtime, artifact) pair in its own process.
+
+    Each .tflite/.onnx file is probed first for its logits and planted-defect copies
+    (`evidence`).
+    """
+    graph, drawn, plan = started.graph, started.drawn, started.plan
+    targets = {a.path: stage / a.path for a in artifacts} | {GRAPH_ARTIFACT: plan.graph_file}
+    reference, reference_name = started.reference.result()
+    expected = expected_from(reference, plan.outputs, plan.kinds)
+    every = (*artifacts, plan.graph_artifact())
+    pairs = [(r, a) for r in plan.options.selected_runtimes()
+             if r not in (REFERENCE, reference_name)
+             for a in every if create(r).accepts == a.format]
+    probes = plan.probes(artifacts, targets, {a.path for r, a in pairs if plan.power(r)})
+    outcomes = run_checks(plan, pairs, targets, probes, listener or Silent())
     checks = tuple(
         localized(finished(runtime, artifact, outcome, reference, expected,
                            probes.get(artifact.path, Probe()), plan.squashed, reference_name,
                            plan.power(runtime)),
                   artifact, graph, targets[artifact.path], drawn.cases[0])
         for (runtime, artifact), outcome in zip(pairs, outcomes, strict=True))
-    checks = settled(checks, options.runtimes)
+    checks = settled(checks, plan.options.runtimes)
     if reference_name == REFERENCE:
-        checks = against_source(checks, graph, loader, source, drawn.cases[0], options)
+        checks = against_source(checks, graph, plan.loader, started.source, drawn.cases[0],
+                                plan.options)
     layers = {a.path: per_layer(a, graph, targets[a.path], drawn.cases[0])
-              for a in artifacts if options.per_layer and a.format in ("tflite", "onnx")}
+              for a in artifacts if plan.options.per_layer and a.format in ("tflite", "onnx")}
     shapes = tuple({k: list(v.shape) for k, v in case.items()} for case in drawn.cases)
     return ParityRun(reference, checks, shapes, reference_name,
                      {**drawn.record, "information": information_record(expected)}, layers)
+
+
+def run_checks(plan: Plan, pairs: list[tuple[str, Artifact]], targets: dict[str, Path],
+               probes: dict[str, Probe], told: StageListener) -> list[WorkerOutcome]:
+    """Each (runtime, artifact) pair's worker outcome, two at a time."""
+    def checked(pair: tuple[str, Artifact]) -> WorkerOutcome:
+        runtime, artifact = pair
+        told.begin(f"{runtime} on {artifact.path}")
+        copies = tuple(d["path"] for d in probes[artifact.path].defects) if plan.power(
+            runtime) else ()
+        outcome = outcome_of(plan.job(runtime, targets[artifact.path], artifact.input_names,
+                                      copies=copies), plan.workdir, plan.options)
+        told.end(f"{runtime} on {artifact.path}",
+                 "ran" if outcome.status == "ok" else outcome.status)
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(checked, pairs))
 
 
 def against_source(checks: tuple[ParityCheck, ...], graph: ModelGraph, loader: str,

@@ -60,12 +60,16 @@ def repeat_drift(runtime: Runtime, request: Mapping[str, Any], arrays: Mapping[s
                 for index, value in enumerate(again)), default=0.0)
 
 
+# Planted copies that take at most this long in all run by default, whatever the check took.
+POWER_FREE_S = 2.0
+
+
 def planted(request: Mapping[str, Any], arrays: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     """The same check on each planted copy ("copy<k>/<case>/<output>"), or why not.
 
     The first copy's time (imports done, a load and every case) is what each costs; with
     `budgeted` the rest run only if all of them cost less than the check itself, its process
-    from its start (`started`) to here.
+    from its start (`started`) to here, or take at most POWER_FREE_S.
     """
     from converter.parity.runtimes import create
 
@@ -85,11 +89,12 @@ def planted(request: Mapping[str, Any], arrays: Mapping[str, Any]) -> tuple[dict
 def power_cost(copies: int, budgeted: bool, check: float, own: float) -> str:
     """Why `copies` planted copies are not run, or "" to run them.
 
-    With `budgeted` (--power auto) they run only where they cost less than the check itself
-    (`check` seconds): each costs `own`, what loading and running one took.
+    With `budgeted` (--power auto) they run only where they cost at most POWER_FREE_S or
+    less than the check itself (`check` seconds, which a warm worker makes short): each
+    costs `own`, what loading and running one took.
     """
     cost = copies * own
-    if not copies or not budgeted or cost <= check:
+    if not copies or not budgeted or cost <= max(check, POWER_FREE_S):
         return ""
     return (f"not measured by default: its {copies} planted copies would take ~{cost:.2g} s, "
             f"more than the check itself ({check:.2g} s); --power full measures it")

@@ -5,12 +5,14 @@ a hang or a bug in one task is a classified outcome, never the end of the caller
 - a task is a module of converter's with `run(request: dict, workdir: Path) -> dict`;
 - the request and the answer are JSON files in a work directory the caller owns (arrays
   travel as .npz files the task writes there);
-- `run_task` starts `python -m converter.process.child MODULE REQUEST` (a fresh interpreter:
-  TensorFlow and LiteRT's GPU accelerator must not share one); `run_forked` runs a callable
-  in a forked child instead, where the work needs no fresh interpreter (reading HDF5);
+- `run_task` hands the task to a warm server of its kind (pool.py: a fork of a process
+  that imported TensorFlow, or one that imported the runtimes and never TensorFlow, since
+  LiteRT's GPU accelerator and TensorFlow must not share one), or starts
+  `python -m converter.process.child MODULE REQUEST` (a fresh interpreter) where none is
+  warm; `run_forked` runs a callable in a forked child of the caller (reading HDF5);
 - the time limit kills the child; a signal, an exit without an answer, an exception (with
   its file:line) and a ConverterError are each their own status; the child's stderr is
-  read while it runs and kept.
+  read while it runs (or written to a file, in a server's child) and kept.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from converter.errors import ConverterError, NotApplicable, error_record, from_record
+from converter.process.pool import Ended, served
 
 WorkerStatus = Literal["ok", "error", "unavailable", "raised", "crashed", "timeout"]
 POLL_S = 0.005
@@ -60,14 +63,30 @@ class Outcome:
 
 
 def run_task(module: str, request: Mapping[str, Any], workdir: Path, timeout_s: float | None,
-             env: Mapping[str, str] | None = None) -> Outcome:
-    """Run `module.run(request, workdir)` in a fresh interpreter; never raises for it.
+             env: Mapping[str, str] | None = None, server: str | None = None) -> Outcome:
+    """Run `module.run(request, workdir)` in a process of its own; never raises for it.
 
-    `timeout_s` None leaves the time limits to the task itself.
+    `server` names the kind of warm server (pool.py) whose fork may run it; without one
+    warm, in a fresh interpreter. `timeout_s` None leaves the time limits to the task.
     """
     tag = f"{module.rpartition('.')[2]}-{time.monotonic_ns()}"
     request_path = workdir / f"{tag}.request.json"
     request_path.write_text(json.dumps({"request": request, "workdir": str(workdir)}))
+    answer = Path(f"{request_path}.answer.json")
+    warm = served(server)
+    if warm is not None:
+        start = time.monotonic()
+        stderr_path = workdir / f"{tag}.stderr"
+        ended = warm.run(module, request_path, stderr_path, env or {}, timeout_s)
+        if ended is not None:
+            return served_outcome(ended, answer, stderr_path, time.monotonic() - start,
+                                  timeout_s)
+    return fresh(module, request_path, answer, timeout_s, env)
+
+
+def fresh(module: str, request_path: Path, answer: Path, timeout_s: float | None,
+          env: Mapping[str, str] | None) -> Outcome:
+    """The task in a fresh interpreter (`python -m converter.process.child`)."""
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     start = time.monotonic()
     child = subprocess.Popen(
@@ -79,10 +98,29 @@ def run_task(module: str, request: Mapping[str, Any], workdir: Path, timeout_s: 
     except subprocess.TimeoutExpired:
         child.kill()
         child.communicate()
-        return Outcome("timeout", reason=f"no result within {timeout_s:g} s",
-                       seconds=timeout_s or 0.0)
-    return classified(child.returncode, Path(f"{request_path}.answer.json"),
-                      stderr.decode("utf-8", "replace"), time.monotonic() - start)
+        return timed_out(timeout_s)
+    return classified(child.returncode, answer, stderr.decode("utf-8", "replace"),
+                      time.monotonic() - start)
+
+
+def served_outcome(ended: Ended, answer: Path, stderr_path: Path, seconds: float,
+                   timeout_s: float | None) -> Outcome:
+    """The outcome of a task a server's child ran (its stderr was a file)."""
+    stderr = stderr_path.read_text("utf-8", "replace") if stderr_path.exists() else ""
+    if ended.timed_out:
+        return timed_out(timeout_s)
+    if ended.status is None:
+        return Outcome("crashed", reason="crashed: its worker server ended", seconds=seconds,
+                       stderr=stderr)
+    status = ended.status
+    code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    return classified(code, answer, stderr, seconds)
+
+
+def timed_out(timeout_s: float | None) -> Outcome:
+    """A task killed at its time limit."""
+    return Outcome("timeout", reason=f"no result within {timeout_s or 0:g} s",
+                   seconds=timeout_s or 0.0)
 
 
 def run_forked(task: Callable[[], Mapping[str, Any]], timeout_s: float) -> Outcome:
@@ -102,8 +140,7 @@ def run_forked(task: Callable[[], Mapping[str, Any]], timeout_s: float) -> Outco
             os._exit(0)
         status = wait(pid, timeout_s)
         if status is None:
-            return Outcome("timeout", reason=f"no result within {timeout_s:g} s",
-                           seconds=timeout_s)
+            return timed_out(timeout_s)
         code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
         return classified(code, answer, "", time.monotonic() - start)
 

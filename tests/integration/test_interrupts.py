@@ -116,7 +116,9 @@ def test_an_output_over_an_input_is_refused(tmp_path: Path) -> None:
 def test_an_exporter_that_crashes_or_hangs_is_a_reported_error(tmp_path: Path, behaviour: str,
                                                               message: str) -> None:
     # sitecustomize runs first in every interpreter on this PYTHONPATH; it sabotages only
-    # the export worker, the way a native crash or hang in the TFLite converter would.
+    # the export worker, the way a native crash or hang in the TFLite converter would
+    # (fresh workers: the export has a command line of its own; tests/process/test_pool.py
+    # ends served tasks the same ways).
     (tmp_path / "sitecustomize.py").write_text(
         "import os, signal, sys, time\n"
         f"if 'converter.export.worker' in sys.orig_argv:\n    {behaviour}\n")
@@ -124,7 +126,8 @@ def test_an_exporter_that_crashes_or_hangs_is_a_reported_error(tmp_path: Path, b
     done = subprocess.run(
         [sys.executable, "-m", "converter", "convert", str(sample("kim_cnn.h5")), "-o",
          str(out), "--timeout", "3"], cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin"})
+        env={"PYTHONPATH": f"{tmp_path}:{ROOT}", "PATH": "/usr/bin:/bin",
+             "CONVERTER_FRESH_WORKERS": "1"})
     assert done.returncode == 3, done.stderr[-2000:]
     assert done.stderr.startswith("error: ") and message in done.stderr
     assert "Traceback" not in done.stderr

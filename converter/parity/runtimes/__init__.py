@@ -52,6 +52,14 @@ def create(name: str) -> Runtime:
     return runtime
 
 
+def server_kind(name: str) -> str:
+    """The warm server a runtime's worker forks from (process/pool.py).
+
+    The Keras runtimes need TensorFlow; every other one must never share a process with it.
+    """
+    return "tensorflow" if REGISTRY[name].needs == "keras" else "light"
+
+
 def availability(name: str) -> str:
     """"" when the runtime can run here, else why not and how to fix it."""
     entry = REGISTRY[name]
