@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,31 @@ from converter.load import load_path
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_models" / "files"
 REAL_MODELS = ROOT.parent / "shared" / "real_models"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def task_servers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """One pair of warm task servers for a session that converts (it has `tf` tests).
+
+    Every conversion's workers fork from them, as a batch's do: in-process conversions
+    share them, and the CLI's subprocesses join them through CONVERTER_SERVERS. A unit-only
+    session starts none.
+    """
+    from converter.process.pool import warm_servers
+
+    if not any(item.get_closest_marker("tf") for item in request.session.items):
+        yield
+        return
+    with warm_servers(share=True):
+        yield
+
+
+def gpu_here() -> bool:
+    """Whether LiteRT's GPU accelerator can run here (a Vulkan driver is installed): the
+    default matrix's litert-gpu checks then run, and are `skipped` where it cannot."""
+    from converter.parity.runtimes.litert_gpu import vulkan_missing
+
+    return not vulkan_missing()
 
 
 def sample(name: str) -> Path:

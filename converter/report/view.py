@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from converter.artifacts import FAILURES
+from converter.options import GPU_RUNTIMES
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,20 @@ def qualifiers(report: Mapping[str, Any]) -> list[str]:
     training = (report.get("training_mode") or {}).get("note")
     return ([training] if training else []) + (
         [f"runtimes disagree: {', '.join(disputed)} alone differs from the reference "
-         "(disputed, reported without failing)"] if disputed else [])
+         "(disputed, reported without failing)"] if disputed else []) + [mobile_gpu(report)]
+
+
+def mobile_gpu(report: Mapping[str, Any]) -> str:
+    """Whether the mobile GPU path (LiteRT's GPU accelerator) was checked, and if not why."""
+    checks = [c for c in report["parity"] if c["runtime"] in GPU_RUNTIMES]
+    ran = [c for c in checks if c["status"] not in ("skipped", "crashed", "timeout")]
+    if ran:
+        runtimes = sorted({c["runtime"] for c in ran})
+        files = sorted({short(c["artifact"]) for c in ran})
+        return f"mobile GPU path checked ({', '.join(runtimes)} on {', '.join(files)})"
+    if checks:
+        return f"mobile GPU path not checked: {checks[0].get('reason') or checks[0]['status']}"
+    return "mobile GPU path not checked (no litert-gpu runtime ran on a .tflite file)"
 
 
 def short(artifact: str) -> str:

@@ -13,8 +13,9 @@ from click.testing import CliRunner
 
 from converter.artifacts import Tolerance
 from converter.cli import main
+from converter.options import GPU_RUNTIMES
 from converter.parity import tolerances
-from tests.conftest import ROOT, sample
+from tests.conftest import ROOT, gpu_here, sample
 
 pytestmark = pytest.mark.tf
 
@@ -66,7 +67,8 @@ def test_cli_bad_input_exit_3_one_line_nothing_written(tmp_path: Path, make, mes
 
 def test_cli_unsupported_model_exit_3_names_the_cause(tmp_path: Path) -> None:
     # An exporter refusal, planted in the export worker (channels_first, the old example,
-    # now converts): sitecustomize runs first in that process and replaces to_tflite.
+    # now converts): sitecustomize runs first in that process and replaces to_tflite. Fresh
+    # workers, so that the export has a process (and command line) of its own.
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(
@@ -82,7 +84,8 @@ def test_cli_unsupported_model_exit_3_names_the_cause(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "converter", "convert", str(sample("text_conv1d.keras")), "-o",
          str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={"PYTHONPATH": f"{site}:{ROOT}", "PATH": "/usr/bin:/bin"})
+        env={"PYTHONPATH": f"{site}:{ROOT}", "PATH": "/usr/bin:/bin",
+             "CONVERTER_FRESH_WORKERS": "1"})
     assert done.returncode == 3, done.stderr[-2000:]
     assert "the TFLite converter refused the model: 'tf.Foo' op" in done.stderr
     assert "Traceback" not in done.stderr
@@ -101,7 +104,12 @@ def test_api_converts_a_live_keras_model(tmp_path: Path) -> None:
     assert result.passed and result.exit_code == 0
     assert result.provenance.path == "<in-memory keras.Model live>"
     assert [a.path for a in result.artifacts] == ["live.tflite", "live.onnx"]
-    assert len(result.parity) == 8 and all(c.status == "passed" for c in result.parity)
+    # The default matrix: 8 CPU checks and the mobile GPU path's two (skipped without Vulkan).
+    gpu = "passed" if gpu_here() else "skipped"
+    assert [(c.runtime, c.status) for c in result.parity if c.runtime in GPU_RUNTIMES] == [
+        ("litert-gpu-fp16", gpu), ("litert-gpu-fp32", gpu)]
+    assert len(result.parity) == 10 and all(c.status == "passed" for c in result.parity
+                                            if c.runtime not in GPU_RUNTIMES)
 
 
 def test_samples_regenerate_bit_for_bit(tmp_path: Path) -> None:

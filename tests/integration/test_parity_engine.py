@@ -156,9 +156,9 @@ def test_gpu_refusal_of_a_graph_with_shape_ops_says_why(tmp_path) -> None:
     stock.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
     code, report = verify_cli("tcn", stock, "keras", "litert-gpu-fp16")
     assert report["artifacts"][0]["delegates"]["shape_ops"]
-    assert code == 1
+    assert code == 4  # asked for by name, and it cannot evaluate this file
     (check,) = report["parity"]
-    assert check["status"] == "crashed"
+    assert check["status"] == "skipped"
     assert "the GPU accelerator refused the graph" in check["reason"]
 
 
@@ -181,7 +181,7 @@ def test_the_gpu_runs_short_recurrent_layers_unrolled_and_says_why_not_loops(
         assert result.passed and gpu.facts["fully_accelerated"] is True
         assert gpu.max_abs <= 1e-5
     else:
-        assert gpu.status == "crashed" and "it has no WHILE kernel" in gpu.reason
+        assert gpu.status == "skipped" and "it has no WHILE kernel" in gpu.reason
 
 
 @pytest.mark.parametrize(("runtime", "status", "code"),

@@ -84,7 +84,8 @@ def test_the_verdict_line_names_a_disputed_check() -> None:
                          for c in checks]}
     assert verdict({"report": report}) == (
         "PASSED: 1 parity checks passed; runtimes disagree: onnx-reference on m.onnx alone "
-        "differs from the reference (disputed, reported without failing)")
+        "differs from the reference (disputed, reported without failing); mobile GPU path not "
+        "checked (no litert-gpu runtime ran on a .tflite file)")
 
 
 def lstm(**attributes: object) -> object:

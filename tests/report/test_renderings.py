@@ -136,3 +136,22 @@ def test_power_the_check_could_not_afford_is_said_not_hidden(passing: dict[str, 
     for form in ("html", "md"):
         page = render(passing, form)
         assert "not measured" in page and "--power full measures it" in page
+
+
+@pytest.mark.parametrize(("gpu", "said"), [
+    ([("litert-gpu-fp16", "passed", ""), ("litert-gpu-fp32", "passed", "")],
+     "mobile GPU path checked (litert-gpu-fp16, litert-gpu-fp32 on kim_cnn.tflite)"),
+    ([("litert-gpu-fp16", "failed", "max abs 0.5")],
+     "mobile GPU path checked (litert-gpu-fp16 on kim_cnn.tflite)"),
+    ([("litert-gpu-fp16", "skipped", "no Vulkan driver found: run scripts/setup.sh")],
+     "mobile GPU path not checked: no Vulkan driver found: run scripts/setup.sh"),
+    ([], "mobile GPU path not checked (no litert-gpu runtime ran on a .tflite file)"),
+], ids=["checked", "checked-and-failed", "skipped", "not-asked"])
+def test_the_verdict_says_whether_the_mobile_gpu_path_was_checked(
+        passing: dict[str, Any], gpu: list[tuple[str, str, str]], said: str) -> None:
+    from converter.report.view import verdict
+
+    passing["parity"] = [c for c in passing["parity"] if not c["runtime"].startswith(
+        "litert-gpu")] + [{"runtime": runtime, "artifact": "kim_cnn.tflite", "status": status,
+                           "reason": reason} for runtime, status, reason in gpu]
+    assert verdict({"report": passing}).endswith("; " + said)

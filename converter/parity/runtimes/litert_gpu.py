@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from converter.errors import NotApplicable
 from converter.parity.runtimes.base import Accepts, Defaults, check_feeds
 
 ICD_GLOBS = ("/usr/share/vulkan/icd.d/*.json", "/etc/vulkan/icd.d/*.json")
@@ -110,7 +111,7 @@ class LitertGpuFp16(Defaults):
         except RuntimeError as exc:
             if "modify graph with delegate" not in str(exc):
                 raise
-            raise RuntimeError(refusal(data)) from exc
+            raise NotApplicable(refusal(data)) from exc
         accelerated = self.model.is_fully_accelerated()
         self.fully_accelerated = accelerated if self.fully_accelerated is None else (
             self.fully_accelerated and accelerated)
