@@ -2,6 +2,7 @@
 """Our artifacts against the stock converters', measured side by side in one run.
 
 Usage: bench.py [--models NAME ...] [--out bench.md] [--repeat-seconds 2.0]
+       bench.py --table pipeline [--models NAME ...] [--rounds 2]  (bench_pipeline.py)
 
 For each model: converter's .tflite and .onnx (converter.convert, checked on ort-cpu) and
 the stock ones (TFLiteConverter.from_keras_model and tf2onnx.convert.from_keras on the model
@@ -261,11 +262,14 @@ def table(rows: dict[str, Row]) -> str:
 
 
 def arguments(description: str, argv: list[str] | None) -> argparse.Namespace:
-    """--models, --out and --repeat-seconds, as every benchmark script reads them."""
+    """The options every benchmark script reads (each uses those it needs)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--models", nargs="*", default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--repeat-seconds", type=float, default=2.0)
+    parser.add_argument("--rounds", type=int, default=2, help="pipeline table: rounds")
+    parser.add_argument("--table", choices=("files", "pipeline"), default="files",
+                        help="files: ops, sizes, latency; pipeline: bench_pipeline.py")
     return parser.parse_args(argv)
 
 
@@ -280,6 +284,10 @@ def publish(text: str, out: Path | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Benchmark every requested model and print the table."""
     args = arguments(__doc__.splitlines()[0], argv)
+    if args.table == "pipeline":
+        from bench_pipeline import main as pipeline
+
+        return pipeline(argv)
     rows = {}
     with tempfile.TemporaryDirectory(prefix="converter-bench-") as tmp:
         for name, path in model_paths(args.models).items():
