@@ -32,6 +32,16 @@ def task_servers(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
 
 
+@pytest.fixture
+def no_task_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests of the fresh-interpreter path, or of servers of their own: the session's
+    servers are out of reach (run_task finds none warm)."""
+    import converter.process.pool as pool
+
+    monkeypatch.setattr(pool, "_active", {})
+    monkeypatch.delenv("CONVERTER_SERVERS", raising=False)
+
+
 def gpu_here() -> bool:
     """Whether LiteRT's GPU accelerator can run here (a Vulkan driver is installed): the
     default matrix's litert-gpu checks then run, and are `skipped` where it cannot."""

@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     from converter.report.progress import StageListener
 
 
-RUNTIME_HELP = ("Parity runtime; repeat for several [default: the CPU matrix: "
-                f"{', '.join(DEFAULT_RUNTIMES)}].")
+RUNTIME_HELP = ("Parity runtime; repeat for several [default: every runtime that can run "
+                f"here: {', '.join(DEFAULT_RUNTIMES)}; the GPU ones need a Vulkan driver].")
 
 def parity_options(command: Callable[..., None]) -> Callable[..., None]:
     """The flags of the parity stage, shared by `convert` and `verify`."""

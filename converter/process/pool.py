@@ -70,15 +70,18 @@ class Server:
 
     def read(self) -> None:
         """Route each line to its task; at the end, tell every task still waiting."""
-        with self.connection.makefile("rb") as lines:
-            for line in lines:
-                message = json.loads(line)
-                with self.lock:
-                    if "id" not in message:
-                        self.pid = int(message["pid"])
-                    box = self.waiting.get(str(message.get("id")))
-                if box is not None:
-                    box.put(message)
+        try:
+            with self.connection.makefile("rb") as lines:
+                for line in lines:
+                    message = json.loads(line)
+                    with self.lock:
+                        if "id" not in message:
+                            self.pid = int(message["pid"])
+                        box = self.waiting.get(str(message.get("id")))
+                    if box is not None:
+                        box.put(message)
+        except (OSError, ValueError):  # reset, or closed by `close`: the server has gone
+            pass
         with self.lock:
             self.gone = True
             boxes = list(self.waiting.values())

@@ -18,7 +18,8 @@ SUPPORTED_FILES = sorted(f"{s.name}.{ext}" for s in supported() for ext in ("ker
 def converted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[ConvertResult, Path]]:
     """{sample file: (result, output dir)} for every supported sample, .keras and .h5.
 
-    The whole default (CPU) matrix runs, the NumPy reference and the rebuilt graph included.
+    The whole default matrix runs: the NumPy reference, the rebuilt graph and the mobile GPU
+    path (skipped without Vulkan) included.
     """
     from converter import convert
 

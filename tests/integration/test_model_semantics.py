@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from converter import ConvertOptions, convert
 from converter.artifacts import ConvertResult
+from converter.options import GPU_RUNTIMES
 from tests.conftest import gpu_here
 
 pytestmark = pytest.mark.tf
@@ -192,6 +193,7 @@ def test_onnx_reference_is_skipped_where_it_misevaluates_an_lstm(relu_lstm) -> N
     assert result.exit_code == 0
     found = statuses(result)
     assert found.pop(("onnx-reference", "saved.onnx")) == "skipped"
+    assert {found.pop((gpu, "saved.tflite")) for gpu in GPU_RUNTIMES} <= {"passed", "skipped"}
     assert set(found.values()) == {"passed"}
     reason = next(c.reason for c in result.parity if c.runtime == "onnx-reference")
     assert "it runs LSTM" in reason and "(Sigmoid, Relu, Relu here)" in reason

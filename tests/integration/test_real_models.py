@@ -138,6 +138,11 @@ def test_factornet_keras1_converts_against_the_numpy_reference(corpus, name) -> 
         if check["runtime"] == "onnx-reference":  # onnx 1.23's Loop: skipped, and says why
             assert check["status"] == "skipped" and "Loop" in check["reason"]
             continue
+        if check["runtime"].startswith("litert-gpu") and check["status"] == "skipped":
+            continue  # no Vulkan driver here
+        if check["runtime"] == "litert-gpu-fp16":  # fp16 arithmetic: its own tolerance
+            assert check["status"] == "passed" and check["max_abs"] <= 1e-2
+            continue
         assert check["max_abs"] <= 1e-5
         assert all(o["cosine"] > 0.99999 for o in check["outputs"])
 

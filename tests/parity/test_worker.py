@@ -26,7 +26,11 @@ def test_corrupt_tflite_is_reported_not_raised(tmp_path: Path) -> None:
 
 
 def instead_of_the_worker(monkeypatch: pytest.MonkeyPatch, code: str) -> None:
-    """Start `python -c code` where the worker's child interpreter would start."""
+    """Start `python -c code` where the worker's child interpreter would start (a fresh one:
+    the session's warm servers are out of reach)."""
+    import converter.process.pool as pool
+
+    monkeypatch.setattr(pool, "_active", {})
     real = worker.subprocess.Popen
 
     def replaced(cmd: list[str], **kwargs: object) -> object:

@@ -15,13 +15,8 @@ from converter.process.pool import served, warm_servers
 from converter.process.worker import run_task
 
 
-@pytest.fixture(autouse=True)
-def no_session_servers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests start, kill and count servers of their own, not the session's."""
-    import converter.process.pool as pool
-
-    monkeypatch.setattr(pool, "_active", {})
-    monkeypatch.delenv("CONVERTER_SERVERS", raising=False)
+# These tests start, kill and count servers of their own, not the session's.
+pytestmark = pytest.mark.usefixtures("no_task_servers")
 
 
 def numpy_request(tmp_path: Path) -> dict[str, object]:
