@@ -49,15 +49,14 @@ def commands(name: str, path: Path, out: Path) -> dict[str, list[str]]:
     return {
         "stock": [PYTHON, str(ROOT / "scripts" / "stock_pipeline.py"), str(path), "--length",
                   str(STOCK_LENGTHS.get(name, 97))],
-        "same": [*converter, str(out / "same"), *SAME_CHECKS],
-        "default": [*converter, str(out / "default")],
+        "same": [*converter, str(out / "same" / "files"), *SAME_CHECKS],
+        "default": [*converter, str(out / "default" / "files")],
     }
 
 
 def timed(command: list[str], out: Path) -> tuple[float, int, str]:
     """Wall seconds, exit status and what it said (the checks passed, or the error)."""
-    for stale in out.glob("*"):  # a fresh output directory each run
-        subprocess.run(["rm", "-rf", str(stale)], check=True)
+    subprocess.run(["rm", "-rf", str(out / "files")], check=True)  # fresh each run
     began = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - began
@@ -69,10 +68,10 @@ def said(done: subprocess.CompletedProcess[str], out: Path) -> str:
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     if done.args[1].endswith("stock_pipeline.py"):
         return lines[-1] if lines else done.stderr.strip().splitlines()[-1][:80]
-    reports = list(out.glob("*/report.json"))
-    if not reports:
+    report = out / "files" / "report.json"
+    if not report.exists():
         return (done.stderr.strip().splitlines() or ["no report"])[-1][:80]
-    checks = json.loads(reports[0].read_text())["parity"]
+    checks = json.loads(report.read_text())["parity"]
     passed = sum(c["status"] == "passed" for c in checks)
     return f"{passed}/{len(checks)} checks passed"
 
