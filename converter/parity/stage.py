@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from converter.report.progress import Silent, StageListener
 __all__ = ["GRAPH_ARTIFACT", "ParityRun", "Started", "reference_started", "verify"]
 
 GRAPH_ARTIFACT = "normalized-graph"
+T = TypeVar("T")
 # Runtimes the planted-defect copies run on by default (--power auto): the optimised CPU
 # ones at fp32 tolerance, and there only where the copies cost less than the check itself
 # (the worker measures both; `worker.power_cost`).
@@ -68,20 +70,29 @@ def reference_started(graph: ModelGraph, loader: str, source: Path,
     """Draw the parity inputs and run the reference on them while the caller exports.
 
     `graph` is the normalised graph (its interface is the artifacts'); `loader` names the
-    library that loads the `source` file for the reference runtime. Leaving the block
-    early (the export failed) does not wait for the reference.
+    library that loads the `source` file for the reference runtime. The reference runs on
+    a daemon thread: leaving the block early (the export failed) neither waits for it nor
+    keeps the process alive for it (its worker dies with the conversion's servers).
     """
     drawn = parity_cases(graph, options)
     with tempfile.TemporaryDirectory(prefix="converter-verify-") as tmp:
-        pool = ThreadPoolExecutor(1)
         plan = Plan(graph, loader, Path(tmp), options, drawn.cases,
                     write_cases(drawn.cases, Path(tmp) / "inputs.npz"))
-        finished_ok = False
+        yield Started(graph, source, drawn, plan, in_background(run_reference, plan, source))
+
+
+def in_background(work: Callable[..., T], *args: Any) -> Future[T]:
+    """`work(*args)` on a daemon thread, as a future."""
+    future: Future[T] = Future()
+
+    def run() -> None:
         try:
-            yield Started(graph, source, drawn, plan, pool.submit(run_reference, plan, source))
-            finished_ok = True
-        finally:
-            pool.shutdown(wait=finished_ok, cancel_futures=True)
+            future.set_result(work(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for it
+            future.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True).start()
+    return future
 
 
 def verify(started: Started, artifacts: list[Artifact], stage: Path,

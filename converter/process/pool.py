@@ -66,6 +66,7 @@ class Server:
         self.ids = itertools.count()
         self.lock = threading.Lock()
         self.gone = False
+        self.closed = False
         threading.Thread(target=self.read, daemon=True).start()
 
     def read(self) -> None:
@@ -90,13 +91,17 @@ class Server:
 
     def run(self, module: str, request: Path, stderr: Path, env: Mapping[str, str],
             timeout_s: float | None) -> Ended | None:
-        """Run one task in a child of the server; None when the server cannot take it.
+        """Run one task in a child of the server.
 
-        The child gets this process's environment with `env` over it. Past `timeout_s`
-        it is killed, and the status says so (SIGKILL).
+        None when the server cannot take it (it has gone: the caller starts a fresh
+        interpreter); Ended(None) once this side closed it. The child gets this process's
+        environment with `env` over it. Past `timeout_s` it is killed, and the status says
+        so (SIGKILL).
         """
         box: queue.Queue[dict[str, Any]] = queue.Queue()
         with self.lock:
+            if self.closed:  # the conversion is over: no fresh interpreter in its place
+                return Ended(None)
             if self.gone:
                 return None
             task = str(next(self.ids))
@@ -110,10 +115,11 @@ class Server:
                 self.waiting.pop(task)
                 return None
         try:
-            return self.wait(box, timeout_s)
+            ended = self.wait(box, timeout_s)
         finally:
             with self.lock:
                 self.waiting.pop(task, None)
+        return Ended(None) if ended is None and self.closed else ended
 
     @staticmethod
     def wait(box: queue.Queue[dict[str, Any]], timeout_s: float | None) -> Ended | None:
@@ -135,7 +141,7 @@ class Server:
     def close(self) -> None:
         """Leave the server (the owner leaving ends it, and its children with it)."""
         with self.lock:
-            self.gone = True
+            self.gone = self.closed = True
         try:
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:

@@ -132,3 +132,50 @@ def test_an_exporter_that_crashes_or_hangs_is_a_reported_error(tmp_path: Path, b
     assert done.stderr.startswith("error: ") and message in done.stderr
     assert "Traceback" not in done.stderr
     assert not out.exists() and staged(out) == []
+
+
+@pytest.mark.usefixtures("no_task_servers")  # the conversion owns its servers, as the CLI's
+def test_a_failed_export_does_not_wait_for_the_reference_running_beside_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import converter.export.isolated as isolated
+    from converter import ConvertOptions, convert
+    from converter.errors import ExportError
+
+    def refused(*args: object) -> None:
+        raise ExportError("the TFLite converter refused the model (planted)")
+
+    # The reference (runtime "keras") hangs; the export fails at once.
+    monkeypatch.setenv("CONVERTER_INJECT_FAULT", "keras:hang")
+    monkeypatch.setattr(isolated, "export_target", refused)
+    options = ConvertOptions(output_dir=tmp_path / "out", timeout_s=600)
+    began = time.monotonic()
+    with pytest.raises(ExportError, match="planted"):
+        convert(sample("kim_cnn.h5"), options)
+    # Waiting for the hung reference would take its whole time limit; closing the servers
+    # killed it instead, and no fresh interpreter took its place.
+    assert time.monotonic() - began < options.timeout_s
+    assert [c for c in descendants() if "converter.process.child" in c] == []
+    assert not (tmp_path / "out").exists() and staged(tmp_path / "out") == []
+
+
+def descendants() -> list[str]:
+    """The command lines of this process's living descendants."""
+    import os
+
+    parents: dict[int, int] = {}
+    lines: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                parents[int(entry.name)], lines[int(entry.name)] = int(fields[1]), line
+    found, frontier = [], [os.getpid()]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        found += [lines[pid] for pid in children]
+        frontier = children
+    return found
