@@ -191,13 +191,27 @@ def start(kinds: tuple[str, ...]) -> Owned:
     process = subprocess.Popen(
         [sys.executable, "-m", "converter.process.server", *specs],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        env=child_environment(),
         pass_fds=[listener.fileno() for listener in listeners.values()])
     servers = []
     for kind, listener in listeners.items():
         servers.append(Server(kind, connected(folder / kind)))  # the first: the owner
         listener.close()
     return Owned(process, folder, servers)
+
+
+def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a process started to run converter's tasks.
+
+    This process's, TensorFlow's logging quiet, and the folder this converter package is in
+    first on PYTHONPATH: the child runs the code its parent runs, wherever its working
+    directory is and whichever converter is installed.
+    """
+    root = str(Path(__file__).resolve().parent.parent.parent)
+    paths = [root, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                     if p and p != root)]
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": os.pathsep.join(paths),
+            **(extra or {})}
 
 
 def connected(path: Path) -> socket.socket:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from converter.errors import ConverterError, NotApplicable, error_record, from_record
-from converter.process.pool import Ended, served
+from converter.process.pool import Ended, child_environment, served
 
 WorkerStatus = Literal["ok", "error", "unavailable", "raised", "crashed", "timeout"]
 POLL_S = 0.005
@@ -87,7 +87,7 @@ def run_task(module: str, request: Mapping[str, Any], workdir: Path, timeout_s: 
 def fresh(module: str, request_path: Path, answer: Path, timeout_s: float | None,
           env: Mapping[str, str] | None) -> Outcome:
     """The task in a fresh interpreter (`python -m converter.process.child`)."""
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    environment = child_environment(env)
     start = time.monotonic()
     child = subprocess.Popen(
         [sys.executable, "-m", "converter.process.child", module, str(request_path)],

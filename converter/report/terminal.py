@@ -18,9 +18,16 @@ def number(value: Any) -> str:
 
 
 def summary_table(report: Mapping[str, Any]) -> Table:
-    """One row per runtime x artifact with its verdict and error figures."""
+    """One row per runtime x artifact with its verdict and error figures.
+
+    The caption is what the verdict alone does not say (`view.qualifiers`): whether the
+    mobile GPU path was checked, a stochastic source, disputed reference evaluators.
+    """
+    from converter.report.view import qualifiers
+
     verdict = "[green]PASSED[/]" if report["passed"] else "[red]NOT PASSED[/]"
-    table = Table(title=f"parity of {report['source']['path']}: {verdict}")
+    table = Table(title=f"parity of {report['source']['path']}: {verdict}",
+                  caption="; ".join(qualifiers(report)), caption_justify="left")
     for column in ("runtime", "artifact", "status", "max abs", "max rel"):
         table.add_column(column, no_wrap=True)
     table.add_column("note", overflow="fold")
