@@ -42,6 +42,21 @@ def no_task_servers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CONVERTER_SERVERS", raising=False)
 
 
+def living_processes() -> dict[int, tuple[int, str]]:
+    """Every living (not zombie) process: pid -> (parent pid, command line)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                found[int(entry.name)] = (int(fields[1]), line)
+    return found
+
+
 def gpu_here() -> bool:
     """Whether LiteRT's GPU accelerator can run here (a Vulkan driver is installed): the
     default matrix's litert-gpu checks then run, and are `skipped` where it cannot."""

@@ -29,10 +29,12 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from converter.errors import ConverterError, NotApplicable, error_record, from_record
-from converter.process.pool import Ended, child_environment, served
+
+if TYPE_CHECKING:  # the servers are imported by the first task, not by `converter --help`
+    from converter.process.pool import Ended
 
 WorkerStatus = Literal["ok", "error", "unavailable", "raised", "crashed", "timeout"]
 POLL_S = 0.005
@@ -73,6 +75,8 @@ def run_task(module: str, request: Mapping[str, Any], workdir: Path, timeout_s: 
     request_path = workdir / f"{tag}.request.json"
     request_path.write_text(json.dumps({"request": request, "workdir": str(workdir)}))
     answer = Path(f"{request_path}.answer.json")
+    from converter.process.pool import served
+
     warm = served(server)
     if warm is not None:
         start = time.monotonic()
@@ -87,6 +91,8 @@ def run_task(module: str, request: Mapping[str, Any], workdir: Path, timeout_s: 
 def fresh(module: str, request_path: Path, answer: Path, timeout_s: float | None,
           env: Mapping[str, str] | None) -> Outcome:
     """The task in a fresh interpreter (`python -m converter.process.child`)."""
+    from converter.process.pool import child_environment
+
     environment = child_environment(env)
     start = time.monotonic()
     child = subprocess.Popen(

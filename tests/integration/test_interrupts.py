@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, sample
+from tests.conftest import ROOT, living_processes, sample
 
 pytestmark = pytest.mark.tf
 
@@ -162,20 +162,9 @@ def descendants() -> list[str]:
     """The command lines of this process's living descendants."""
     import os
 
-    parents: dict[int, int] = {}
-    lines: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if fields[0] != "Z":
-                parents[int(entry.name)], lines[int(entry.name)] = int(fields[1]), line
+    processes = living_processes()
     found, frontier = [], [os.getpid()]
     while frontier:
-        children = [pid for pid, parent in parents.items() if parent in frontier]
-        found += [lines[pid] for pid in children]
-        frontier = children
+        frontier = [pid for pid, (parent, _) in processes.items() if parent in frontier]
+        found += [processes[pid][1] for pid in frontier]
     return found

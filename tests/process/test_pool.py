@@ -13,7 +13,7 @@ from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
 from converter.graph.serialize import save_graph
 from converter.process.pool import served, warm_servers
 from converter.process.worker import run_task
-
+from tests.conftest import living_processes
 
 # These tests start, kill and count servers of their own, not the session's.
 pytestmark = pytest.mark.usefixtures("no_task_servers")
@@ -129,16 +129,7 @@ with warm_servers(("light",)):
 
 def children_of(pid: int) -> list[int]:
     """The processes whose parent is `pid`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
+    return [child for child, (parent, _) in living_processes().items() if parent == pid]
 
 
 def test_a_process_started_inside_a_shared_block_joins_its_servers(tmp_path: Path) -> None:
