@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 
 from converter.errors import ExportError
+from converter.export.fused_lstm import custom_ops, fuse_marked_lstms
+from converter.layers.recurrent_fused import MARKER as LSTM_MARKER
 from converter.process.stderr_capture import captured_stderr
 
 
@@ -39,6 +41,8 @@ def to_tflite(
     trackable = getattr(model, "trackable", model)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], trackable)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    # marked LSTMs pass through as custom ops and leave as fused builtins (fused_lstm)
+    converter.allow_custom_ops = any(op.type == LSTM_MARKER for op in frozen.graph.get_operations())
     quantize(converter, precision, calibration)
     failure = None
     with captured_stderr() as log:
@@ -49,6 +53,17 @@ def to_tflite(
     if failure is not None:
         reason = first_error(failure + "\n" + log.text)
         raise ExportError(f"the TFLite converter refused the model: {reason}")
+    return without_markers(data)
+
+
+def without_markers(data: bytes) -> bytes:
+    """The file with its marked LSTMs fused; refused if another custom op came through."""
+    data = fuse_marked_lstms(data)
+    left = custom_ops(data)
+    if left:
+        raise ExportError(f"the TFLite converter refused the model: 'tf.{left[0]}' op is "
+                          f"neither a custom op nor a flex op (converter writes builtin ops "
+                          f"only)")
     return data
 
 

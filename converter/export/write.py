@@ -18,6 +18,7 @@ from converter.export.signature import serving_function
 from converter.export.tflite import to_tflite
 from converter.graph.interface import input_specs, output_names
 from converter.layers import holds_recurrent
+from converter.layers.recurrent_fused import fusion, recurrent_lowerings
 from converter.options import ConvertOptions
 
 __all__ = ["export", "stock_onnx", "tflite_name"]
@@ -43,22 +44,24 @@ def export(
     artifacts = []
 
     def record(name: str, fmt: str, precision: str, data: bytes, counts: dict[str, int],
-               before: dict[str, int] | None = None, passes: dict[str, int] | None = None) -> None:
+               before: dict[str, int] | None = None, passes: dict[str, int] | None = None,
+               notes: tuple[str, ...] = ()) -> None:
         (stage / name).write_bytes(data)
-        chosen = lowerings(passes or {}, data if fmt == "onnx" else None)
+        chosen = (*lowerings(passes or {}, data if fmt == "onnx" else None), *notes)
         artifacts.append(Artifact(name, fmt, precision, len(data),
                                   hashlib.sha256(data).hexdigest(), counts, names, outputs,
                                   op_counts_before=before or {}, graph_passes=passes or {},
                                   lowerings=chosen,
                                   io=with_layouts(file_io(data, fmt), graph)))
 
-    if "tflite" in options.to:
-        function = serving_function(models["tflite"], specs, outputs)
-        for precision in options.precision:
+    for precision in options.precision if "tflite" in options.to else ():
+        # which LSTMs are fused depends on the file's precision (recurrent_fused)
+        with fusion(precision):
+            function = serving_function(models["tflite"], specs, outputs)
             data = tflite_contract(to_tflite(function, models["tflite"], precision,
                                              samples(calibration or [], names)), names, outputs)
-            record(tflite_name(stem, precision), "tflite", precision, data,
-                   tflite_op_counts(data))
+        record(tflite_name(stem, precision), "tflite", precision, data, tflite_op_counts(data),
+               notes=recurrent_lowerings(models["tflite"]))
     if "onnx" in options.to:
         stock = stock_onnx(models["onnx"], graph, options.opset)
         data, passes = optimize(stock, options.onnx_lowering)

@@ -1,15 +1,17 @@
 """Export forms of the recurrent family (see `recurrent`), built on demand.
 
+For TFLite an LSTM is TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM wherever its kernel
+computes the layer exactly (`recurrent_fused`, `export.fused_lstm`: the stock converter's
+fused op keeps the last call's final state in variable tensors and needs a static batch;
+converter's starts from the layer's state on every call, at any batch). The other layers,
+and an LSTM the kernel cannot compute, run the export loop.
+
 A recurrent layer's zero initial state is tiled from the input instead of sized by SHAPE
-(which LiteRT's GPU accelerator refuses), and for TFLite it runs its own while loop at any
-length: Keras's loop stores steps in TensorLists whose element shape holds the dynamic batch,
+(which LiteRT's GPU accelerator refuses), and for TFLite the loop runs at any length:
+Keras's loop stores steps in TensorLists whose element shape holds the dynamic batch,
 which TFLite builtins refuse; this loop carries the state in loop variables instead and
 writes each step's output in place (DYNAMIC_UPDATE_SLICE), so a step costs the same at step
 10,000 as at step 1. A layer whose config says `unroll` (`--unroll-recurrent`) is unrolled.
-
-Not TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM: its states are variable tensors that keep
-the last call's final state, so every invocation after the first starts from it (measured
-with LiteRT 2.3, the stock converter's files included) and it needs a static batch.
 """
 
 from __future__ import annotations
@@ -31,11 +33,15 @@ def export_recurrent(name: str) -> Callable[[str], Any]:
 
 def recurrent_class(base: Any, target: str) -> Any:
     """A recurrent class whose zero state is tiled from the input (see the module)."""
+    import keras
     import tensorflow as tf
+
+    from converter.layers.recurrent_fused import WHY_NOT, fused_lstm, unfused_reason
 
     class Recurrent(base):  # type: ignore[misc]
         def call(self, sequences: Any, initial_state: Any = None, mask: Any = None,
                  training: bool = False) -> Any:
+            given = initial_state
             if initial_state is None and not self.stateful:
                 zero = tf.zeros_like(sequences[:, 0, :1])
                 sizes = self.cell.state_size
@@ -44,6 +50,11 @@ def recurrent_class(base: Any, target: str) -> Any:
                 tiles = {n: tf.tile(zero, [1, n]) for n in dict.fromkeys(map(int, sizes))}
                 initial_state = [tiles[int(n)] for n in sizes]
             if target == "tflite" and not self.stateful and not self.unroll:
+                if isinstance(self, keras.layers.LSTM):
+                    why = unfused_reason(self, sequences, mask, given)
+                    if why is None:
+                        return fused_lstm(self, sequences)
+                    setattr(self, WHY_NOT, why)
                 return while_loop(self, sequences, list(initial_state), mask)
             return super().call(sequences, initial_state=initial_state, mask=mask,
                                 training=training)
@@ -56,12 +67,13 @@ def while_loop(layer: Any, sequences: Any, states: list[Any], mask: Any = None) 
     """A recurrent layer's recurrence as a tf.while_loop over the time axis.
 
     The input product of every step is made before the loop (`recurrent_steps`). Each step
-    reads its slice of the time-major projection and writes its output into a time-major
-    buffer at its index (XLA's DynamicUpdateSlice, TFLite's DYNAMIC_UPDATE_SLICE): an output
-    grown by concatenation changes shape every step (XNNPACK then computes wrong numbers),
-    and a scatter into the whole buffer costs a pass over it every step. Where a mask
-    (Masking in front) clears a step, the state is carried over and the output is the
-    previous one, or zeros with `zero_output_for_mask`, as Keras's own loop does.
+    reads its slice of the projection and writes its output into the sequence's buffer at
+    its index (XLA's DynamicUpdateSlice, TFLite's DYNAMIC_UPDATE_SLICE), both batch-major,
+    so no transpose surrounds the loop: an output grown by concatenation changes shape
+    every step (XNNPACK then computes wrong numbers), and a scatter into the whole buffer
+    costs a pass over it every step. Where a mask (Masking in front) clears a step, the
+    state is carried over and the output is the previous one, or zeros with
+    `zero_output_for_mask`, as Keras's own loop does.
     """
     import tensorflow as tf
     from tensorflow.compiler.tf2xla.python import xla
@@ -75,35 +87,33 @@ def while_loop(layer: Any, sequences: Any, states: list[Any], mask: Any = None) 
         kernel, bias, step = known
         projected = tf.matmul(sequences, kernel)
         sequences = projected if bias is None else projected + bias
-    timeline = tf.transpose(sequences, (1, 0, 2))
-    # time-major, as float: TFLite's STRIDED_SLICE takes no bool tensor
-    keep = (None if mask is None
-            else tf.expand_dims(tf.transpose(tf.cast(mask, sequences.dtype)), 2))
+    # as float: TFLite's STRIDED_SLICE takes no bool tensor
+    keep = None if mask is None else tf.expand_dims(tf.cast(mask, sequences.dtype), 2)
     last = tf.tile(tf.zeros_like(sequences[:, 0, :1]), [1, units])
     # the whole sequence's buffer only where the layer returns it
-    buffer = (tf.tile(tf.zeros_like(timeline[:, :, :1]), [1, 1, units])
+    buffer = (tf.tile(tf.zeros_like(sequences[:, :, :1]), [1, 1, units])
               if layer.return_sequences else last)
     zero = tf.constant(0, tf.int32)
 
     def body(t: Any, outputs: Any, final: Any, *carried: Any) -> Any:
         index = steps - 1 - t if layer.go_backwards else t
         if known is not None:
-            output, new = step(layer.cell, timeline[index], list(carried))
+            output, new = step(layer.cell, sequences[:, index], list(carried))
         else:
-            output, new = layer.cell.call(timeline[index], list(carried), training=False)
+            output, new = layer.cell.call(sequences[:, index], list(carried), training=False)
             new = list(new) if isinstance(new, (list, tuple)) else [new]
         if keep is not None:
-            kept = keep[index] > 0
+            kept = keep[:, index] > 0
             cleared = tf.zeros_like(output) if layer.zero_output_for_mask else final
             output = tf.where(kept, output, cleared)
             new = [tf.where(kept, n, c) for n, c in zip(new, carried, strict=True)]
         if layer.return_sequences:
-            outputs = xla.dynamic_update_slice(outputs, output[None], tf.stack([t, zero, zero]))
+            outputs = xla.dynamic_update_slice(outputs, output[:, None], tf.stack([zero, t, zero]))
         return (t + 1, outputs, output, *new)
 
     _, outputs, final, *states_out = tf.while_loop(
         lambda t, *_: t < steps, body, (zero, buffer, last, *states))
-    result = tf.transpose(outputs, (1, 0, 2)) if layer.return_sequences else final
+    result = outputs if layer.return_sequences else final
     return [result, *states_out] if layer.return_state else result
 
 

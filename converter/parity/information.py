@@ -36,7 +36,9 @@ def rows_of(values: Sequence[np.ndarray]) -> np.ndarray:
     arrays = [np.asarray(v, np.float64) for v in values]
     if not arrays or arrays[0].ndim == 0:
         return np.zeros((0, 1))
-    width = arrays[0].shape[-1] if arrays[0].ndim > 1 else 1
+    # cases whose last axis differs (it follows a dynamic length) are compared value by value
+    width = arrays[0].shape[-1] if arrays[0].ndim > 1 and all(
+        a.ndim > 1 and a.shape[-1] == arrays[0].shape[-1] for a in arrays) else 1
     return np.concatenate([a.reshape(-1, width) for a in arrays])
 
 

@@ -76,12 +76,12 @@ def test_the_native_onnx_lowering_keeps_1d_convs(tmp_path) -> None:
     assert result.report["options"]["onnx_lowering"] == "native"
 
 
-@pytest.mark.parametrize(("length", "unroll", "whiles"),
-                         [(None, 64, 4), (12, 0, 4), (1500, 64, 4), (12, 64, 0)],
-                         ids=["dynamic", "static-looped", "static-1500", "static-unrolled"])
-def test_recurrent_layers_are_builtin_tflite(tmp_path, length, unroll, whiles) -> None:
-    # One builtin WHILE per direction beyond --unroll-recurrent (default 64) steps and at a
-    # dynamic length, unrolled up to it; no Flex either way.
+@pytest.mark.parametrize(("length", "unroll", "fused", "whiles"),
+                         [(None, 0, 1, 3), (12, 0, 1, 3), (1500, 0, 1, 3), (12, 64, 0, 0)],
+                         ids=["dynamic", "static", "static-1500", "static-unrolled"])
+def test_recurrent_layers_are_builtin_tflite(tmp_path, length, unroll, fused, whiles) -> None:
+    # The LSTM is one fused op; SimpleRNN and each GRU direction one builtin WHILE, at any
+    # length (static or not); unrolled up to --unroll-recurrent N steps; no Flex either way.
     import keras
 
     from converter import convert
@@ -96,11 +96,13 @@ def test_recurrent_layers_are_builtin_tflite(tmp_path, length, unroll, whiles) -
         unroll_recurrent=unroll))
     assert result.passed, [c.reason for c in result.parity if not c.passed]
     tflite = result.artifacts[0]
+    assert tflite.op_counts.get("UNIDIRECTIONAL_SEQUENCE_LSTM", 0) == fused
     assert tflite.op_counts.get("WHILE", 0) == whiles and not tflite.delegates["flex_ops"]
+    assert "CUSTOM" not in str(tflite.op_counts) and tflite.lowerings == ()
     unrolled = [r for r in result.report["passes"] if r["name"].startswith("unroll_static")]
     assert [r["changes"] for r in unrolled] == ([[
         f"{name}: unroll=True over 12 static steps (--unroll-recurrent 64)"
-        for name in ("rnn", "lstm", "bigru")]] if whiles == 0 else [])
+        for name in ("rnn", "lstm", "bigru")]] if unroll else [])
     # tf2onnx fuses the LSTM into one ONNX LSTM; the GRU and SimpleRNN stay as loops.
     assert result.artifacts[1].op_counts.get("LSTM") == 1, result.artifacts[1].op_counts
 
@@ -208,9 +210,11 @@ def test_a_file_that_keeps_state_between_invocations_fails_its_check(tmp_path) -
         assert checks[name].status == "failed"
         assert "keeps state between invocations" in checks[name].reason
         assert checks[name].facts["repeat_max_abs"] > 1e-5
-    # converter's own file loops instead: the same input gives the same outputs every call
+    # converter's own fused LSTM refills its state before every call: the same input gives
+    # the same outputs every call
     own = convert_model(tmp_path / "lstm.h5", tmp_path / "out")
     assert own.passed and all("repeat_max_abs" not in c.facts for c in own.parity)
+    assert own.artifacts[0].op_counts["UNIDIRECTIONAL_SEQUENCE_LSTM"] == 1
 
 
 def convert_model(path: Path, out: Path, inputs: Path | None = None) -> Any:
@@ -244,7 +248,12 @@ def test_masked_steps_carry_the_state_in_the_tflite_loop(tmp_path) -> None:
     result = convert_model(tmp_path / "masked.h5", tmp_path / "out",
                            inputs=tmp_path / "inputs.npz")
     assert result.passed, [c.reason for c in result.parity if not c.passed]
+    # the fused kernel has no per-step mask: the masked LSTM loops, and the report says why
     assert result.artifacts[0].op_counts["WHILE"] == 4
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" not in result.artifacts[0].op_counts
+    assert [line.split(":")[0] for line in result.artifacts[0].lowerings] == [
+        model.layers[2].name]  # the LSTM
+    assert "a mask reaches it" in result.artifacts[0].lowerings[0]
 
 
 def test_a_static_batch_keeps_one_onnx_lstm_node(tmp_path) -> None:

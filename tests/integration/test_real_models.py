@@ -215,3 +215,35 @@ def test_recurrent_onnx_files_build_no_zero_states_at_run_time(corpus) -> None:
     for name, onnx_file in recurrent.items():
         assert "ConstantOfShape" not in onnx_file["op_counts"], (name, onnx_file["op_counts"])
         assert onnx_file["graph_passes"]["default_states"] >= 1, name
+
+
+# (fused LSTM directions, TFLite ops) of each real model with LSTMs: the sigmoid-gated ones are
+# fused; FactorNet's hard_sigmoid ones loop (4 loops: a BiLSTM called on both strands). Ops
+# when every LSTM was unrolled or a loop: cnn1dvar 416, nssa 1,407, nids 532, nonbangkok 657,
+# nithishhar 445, FactorNet 5,322.
+FUSED_LSTMS = {"cnn1dvar__CNN1D_Model_4H_LSTM.h5": (4, 52), "nssa__cnn_bilstm_model.h5": (4, 34),
+               "nids__cnn_bilstm_model.h5": (4, 24), "nonbangkok__model.h5": (2, 38),
+               "nonbangkok__model.keras": (2, 38), "nithishhar__har_model.keras": (1, 25),
+               "factornet_e2f1_gencode_dgf__best_model.hdf5": (0, 182),
+               "factornet_rest_gencode_dgf__final_model.hdf5": (0, 182)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(FUSED_LSTMS))
+def test_real_lstms_are_fused_ops_and_factornet_loops_in_few_ops(corpus, name) -> None:
+    from converter.export.flatbuffer import unpacked
+
+    tflite = next(a for a in corpus[name]["report"]["artifacts"] if a["format"] == "tflite")
+    counts = tflite["op_counts"]
+    fused, ops = FUSED_LSTMS[name]
+    assert counts.get("UNIDIRECTIONAL_SEQUENCE_LSTM", 0) == fused, counts
+    assert sum(counts.values()) <= ops, counts
+    assert not [op for op in counts if op.isupper() is False], counts  # no custom op left
+    graph = unpacked((corpus[name]["out"] / tflite["path"]).read_bytes()).subgraphs[0]
+    main = len(graph.operators)
+    if fused:
+        assert "WHILE" not in counts and tflite["lowerings"] == []
+    else:  # FactorNet
+        assert counts["WHILE"] == 4 and main <= 80, (main, counts)
+        assert len(tflite["lowerings"]) == 2  # forward and backward, named with the reason
+        assert all("hard_sigmoid" in line for line in tflite["lowerings"])

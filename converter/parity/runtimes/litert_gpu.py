@@ -109,9 +109,11 @@ class LitertGpuFp16(Defaults):
         try:
             self.model = CompiledModel.from_buffer(data, options=options)
         except RuntimeError as exc:
-            if "modify graph with delegate" not in str(exc):
-                raise
-            raise NotApplicable(refusal(data)) from exc
+            if "modify graph with delegate" in str(exc):
+                raise NotApplicable(refusal(data)) from exc
+            if "Failed to load model" in str(exc) and has_variables(data):
+                raise NotApplicable(VARIABLES) from exc
+            raise
         accelerated = self.model.is_fully_accelerated()
         self.fully_accelerated = accelerated if self.fully_accelerated is None else (
             self.fully_accelerated and accelerated)
@@ -151,6 +153,19 @@ class LitertGpuFp32(LitertGpuFp16):
 
     name = "litert-gpu-fp32"
     enforce_f32 = True
+
+
+VARIABLES = ("LiteRT's CompiledModel loads no file with variable tensors (\"Variable tensors "
+             "not yet supported\"), and UNIDIRECTIONAL_SEQUENCE_LSTM keeps its states in "
+             "them: --static-shape --unroll-recurrent N unrolls LSTMs of at most N steps "
+             "for the GPU")
+
+
+def has_variables(data: bytes) -> bool:
+    """Whether any subgraph of the file has a variable tensor."""
+    from converter.export.flatbuffer import unpacked
+
+    return any(t.isVariable for s in unpacked(data).subgraphs for t in s.tensors)
 
 
 def refusal(data: bytes) -> str:
