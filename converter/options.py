@@ -46,9 +46,8 @@ class ConvertOptions:
         static_batch: the batch size under static_shape.
         static_length: the sequence length under static_shape (needed for dynamic ones).
         unroll_recurrent: TFLite unrolls a recurrent layer whose static length is at most
-            this many steps, instead of looping (0: loops everywhere). The default is the
-            README's measurement: unrolled runs 2.8x faster on XNNPACK at 64 steps, 1.2x at
-            256 for six times the export time.
+            this many steps, instead of its fused op or loop (0, the default: unrolls
+            nothing; README "Recurrent layers" measures what unrolling costs and gains).
         io_layout: "source" keeps a channels_first model's input/output layout;
             "channels_last" gives the files channels_last inputs and outputs.
         runtimes: parity runtimes asked for by name; empty means DEFAULT_RUNTIMES. A runtime
@@ -90,7 +89,7 @@ class ConvertOptions:
     static_shape: bool = False
     static_batch: int = 1
     static_length: int | None = None
-    unroll_recurrent: int = 64
+    unroll_recurrent: int = 0
     io_layout: str = "source"
     allow_inconclusive: bool = False
     power: str = "auto"

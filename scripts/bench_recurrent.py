@@ -1,17 +1,17 @@
 #!/usr/bin/env python
-"""CNN-LSTM models: converter's loops against the stock converters and the unrolled form.
+"""CNN-LSTM models: converter's default files against the stock converters and unrolled ones.
 
 Usage: bench_recurrent.py [--models NAME ...] [--out bench_recurrent.md] [--repeat-seconds 2]
 
 For each model with recurrent layers (the conv_bilstm sample and the CNN-LSTM models of
 ../shared/real_models that tf.keras loads), at batch 1 and a static length (the model's own,
 else LENGTH): the stock files (TFLiteConverter.from_keras_model, which fuses a tf.keras LSTM
-into UNIDIRECTIONAL_SEQUENCE_LSTM at a static batch, and tf2onnx), converter's files with
---unroll-recurrent 0 (one WHILE loop per recurrent layer, run at that length), and converter's
-TFLite file with --static-shape --unroll-recurrent (the loops unrolled). Reported: TFLite
-ops (every subgraph), export seconds of converter's two forms, and latency ratios on LiteRT
-XNNPACK and onnxruntime CPU (> 1: the looped files are faster), timed in turns as
-scripts/bench.py times them.
+into UNIDIRECTIONAL_SEQUENCE_LSTM at a static batch, and tf2onnx), converter's default files
+(at the shapes the model declares: fused LSTMs, GRU/SimpleRNN loops; run at that length), and
+converter's TFLite file with --static-shape --unroll-recurrent (everything unrolled).
+Reported: TFLite ops (every subgraph), export seconds of converter's two forms, and latency
+ratios on LiteRT XNNPACK and onnxruntime CPU (> 1: converter's default files are faster),
+timed in turns as scripts/bench.py times them.
 """
 
 from __future__ import annotations
@@ -47,8 +47,11 @@ def batch_one(model: Any) -> tuple[Any, int]:
 
 
 def ours(path: Path, workdir: Path, length: int, unroll: int) -> tuple[Files, float]:
-    """Converter's files and export seconds: at the shapes the model declares with every
-    recurrent layer a loop, or the TFLite file alone at batch 1 and `length`, unrolled."""
+    """Converter's files and export seconds.
+
+    Its defaults at the shapes the model declares, or with `unroll` the TFLite file alone at
+    batch 1 and `length`, unrolled.
+    """
     from converter import convert
     from converter.options import ConvertOptions
 
@@ -89,8 +92,8 @@ def row(name: str, path: Path, workdir: Path, budget: float) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Benchmark every recurrent model found and print the table."""
     args = arguments(__doc__.splitlines()[0], argv)
-    lines = ["| model | length | TFLite ops stock / loop / unrolled | export s loop / unrolled "
-             "| XNNPACK stock / loop | XNNPACK unrolled / loop | onnxruntime stock / ours "
+    lines = ["| model | length | TFLite ops stock / ours / unrolled | export s ours / unrolled "
+             "| XNNPACK stock / ours | XNNPACK unrolled / ours | onnxruntime stock / ours "
              "| stock failures |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     with tempfile.TemporaryDirectory(prefix="converter-bench-rnn-") as tmp:
         for name, path in MODELS.items():

@@ -96,9 +96,9 @@ def main() -> None:
               help="Batch size under --static-shape.")
 @click.option("--static-length", type=int, default=None,
               help="Sequence length under --static-shape (needed when the length is dynamic).")
-@click.option("--unroll-recurrent", type=int, default=64, show_default=True, metavar="N",
-              help="TFLite: unroll recurrent layers over static lengths of at most N steps, "
-                   "loop over longer and dynamic ones (0: loop everywhere).")
+@click.option("--unroll-recurrent", type=int, default=0, show_default=True, metavar="N",
+              help="TFLite: unroll recurrent layers over static lengths of at most N steps "
+                   "(0: none; LSTMs are fused ops, GRU/SimpleRNN loops, at any length).")
 @click.option("--io-layout", type=click.Choice(IO_LAYOUTS), default="source", show_default=True,
               help="Inputs/outputs of a channels_first model: as the source, or channels_last.")
 @parity_options

@@ -1,11 +1,12 @@
-"""TFLite-only pass, `--unroll-recurrent N` (default 64): short static loops unrolled.
+"""TFLite-only pass, `--unroll-recurrent N` (default 0, off): short static loops unrolled.
 
 Given: the graph a .tflite file is built from, with LSTM / GRU / SimpleRNN layers (in a
 Bidirectional too) whose input has a static length of at most N steps (`graph.shapes`).
 Result: those layers' configs (and a Bidirectional's inner ones) with `unroll=True`: the
-same numbers, one copy of the cell per step instead of the export class's WHILE loop
-(`layers.recurrent_export`): XNNPACK runs an unrolled graph as one delegated whole and a
-loop body op by op, 2.8x slower at 64 steps, 1.2x at 256 (README). N = 0 unrolls nothing.
+same numbers, one copy of the cell per step instead of the export class's fused LSTM or
+WHILE loop (`layers.recurrent_export`): XNNPACK runs an unrolled graph as one delegated
+whole and a loop body op by op, at the cost of ops and export time growing with the length
+(README "Recurrent layers"). N = 0 unrolls nothing.
 ONNX files are built without this pass (one LSTM/GRU/RNN node).
 """
 
