@@ -9,6 +9,8 @@ from typing import Any
 
 from converter.artifacts import InputSpec
 from converter.errors import ExportError
+from converter.export.onnx_recurrent import recurrent_node
+from converter.layers.recurrent_onnx import MARKER_OP
 
 
 @contextmanager
@@ -41,10 +43,11 @@ def to_onnx(function: Any, specs: tuple[InputSpec, ...], opset: int) -> bytes:
 
     logging.getLogger("tf2onnx").setLevel(logging.ERROR)
     signature = [tf.TensorSpec(s.shape, tf.as_dtype(s.dtype), name=s.name) for s in specs]
+    handlers = {MARKER_OP: (recurrent_node, ())}  # GRU/RNN/LSTM tf2onnx cannot fuse
     try:
         with without_merge():
             proto, _ = tf2onnx.convert.from_function(function, input_signature=signature,
-                                                     opset=opset)
+                                                     opset=opset, custom_op_handlers=handlers)
     except Exception as exc:  # tf2onnx raises plain ValueError/RuntimeError/KeyError
         raise ExportError(f"tf2onnx refused the model at opset {opset}: {exc}"[:500]) from exc
     data: bytes = proto.SerializeToString()

@@ -4,7 +4,8 @@ For TFLite an LSTM is TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM wherever its k
 computes the layer exactly (`recurrent_fused`, `export.fused_lstm`: the stock converter's
 fused op keeps the last call's final state in variable tensors and needs a static batch;
 converter's starts from the layer's state on every call, at any batch). The other layers,
-and an LSTM the kernel cannot compute, run the export loop.
+and an LSTM the kernel cannot compute, run the export loop. For ONNX a layer tf2onnx would
+leave a Loop (GRU, SimpleRNN, an LSTM with other functions) is one node (`recurrent_onnx`).
 
 A recurrent layer's zero initial state is tiled from the input instead of sized by SHAPE
 (which LiteRT's GPU accelerator refuses), and for TFLite the loop runs at any length:
@@ -37,6 +38,7 @@ def recurrent_class(base: Any, target: str) -> Any:
     import tensorflow as tf
 
     from converter.layers.recurrent_fused import WHY_NOT, fused_lstm, unfused_reason
+    from converter.layers.recurrent_onnx import marked, onnx_node
 
     class Recurrent(base):  # type: ignore[misc]
         def call(self, sequences: Any, initial_state: Any = None, mask: Any = None,
@@ -49,6 +51,10 @@ def recurrent_class(base: Any, target: str) -> Any:
                 # One tile per distinct size: LSTM's equal h and c zeros are one tensor.
                 tiles = {n: tf.tile(zero, [1, n]) for n in dict.fromkeys(map(int, sizes))}
                 initial_state = [tiles[int(n)] for n in sizes]
+            plain = not self.stateful and not self.unroll and mask is None and given is None
+            node = onnx_node(self) if target == "onnx" and plain else None
+            if node is not None:
+                return marked(self, sequences, node)
             if target == "tflite" and not self.stateful and not self.unroll:
                 if isinstance(self, keras.layers.LSTM):
                     why = unfused_reason(self, sequences, mask, given)
@@ -125,16 +131,31 @@ def export_bidirectional(recurrent: tuple[str, ...]) -> Callable[[str], Any]:
 
     def for_target(target: str) -> Any:
         return bidirectional_class(
-            {name: export_recurrent(name)(target) for name in recurrent})
+            {name: export_recurrent(name)(target) for name in recurrent}, target)
 
     return for_target
 
 
-def bidirectional_class(inner_classes: dict[str, Any]) -> Any:
-    """Bidirectional building its inner layers with `inner_classes`."""
+def bidirectional_class(inner_classes: dict[str, Any], target: str = "tflite") -> Any:
+    """Bidirectional building its inner layers with `inner_classes`.
+
+    For ONNX, directions tf2onnx would leave Loops are one bidirectional node
+    (`recurrent_onnx.both_directions`).
+    """
     import keras
 
+    from converter.layers.recurrent_onnx import both_directions, marked_both
+
     class Bidirectional(keras.layers.Bidirectional):  # type: ignore[misc]
+        def call(self, sequences: Any, initial_state: Any = None, mask: Any = None,
+                 training: Any = None) -> Any:
+            node = (both_directions(self) if target == "onnx" and initial_state is None
+                    and mask is None else None)
+            if node is not None:
+                return marked_both(self, sequences, node)
+            return super().call(sequences, initial_state=initial_state, mask=mask,
+                                training=training)
+
         @classmethod
         def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Any:
             config = dict(config)

@@ -95,7 +95,8 @@ def recurrent_lowerings(model: Any) -> tuple[str, ...]:
     precision's trace starts from none.
     """
     notes = []
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    flatten = getattr(model, "_flatten_layers", None)  # a SavedModel signature has no layers
+    for layer in flatten(include_self=False, recursive=True) if flatten else ():
         why = layer.__dict__.pop(WHY_NOT, None)
         if why is not None:
             notes.append(f"{layer.name}: a WHILE loop, not the fused "

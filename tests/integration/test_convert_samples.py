@@ -64,6 +64,10 @@ def test_parity_numbers_are_within_the_catalogue_bound(converted, name: str) -> 
         if check.runtime in GPU_RUNTIMES and not gpu_here():
             assert check.status == "skipped" and "Vulkan" in check.reason
             continue
+        if check.runtime in GPU_RUNTIMES and name.startswith("conv_bilstm"):
+            # its fused LSTMs keep their states in variable tensors: CompiledModel loads none
+            assert check.status == "skipped" and "Variable tensors" in check.reason
+            continue
         assert check.status == "passed", check.reason
         if check.runtime == "litert-gpu-fp16":  # fp16 arithmetic: its own, wider bound
             assert 0.0 <= check.max_abs <= 1e-2

@@ -27,18 +27,12 @@ PASSING = [(name, companion) for name, companion in manifest() if EXPECTED[name]
 # Where a Transpose inside the graph is needed for another reason than a recurrent op, the
 # op that needs it, per model. cnn1dvar's Keras Reshape regroups channels-last values
 # ((4, 32) -> (8, 16)) before its LSTMs; sentweb's embedding Gather writes (N, W, C) and its
-# conv reads (N, C, W). FactorNet's Keras 1 LSTMs (hard_sigmoid gates) are Loops, not LSTM
-# ops, so tf2onnx's transposes around them stay until they are fused (issue 14).
+# conv reads (N, C, W). FactorNet's Keras 1 LSTMs (hard_sigmoid gates) are one
+# bidirectional LSTM node per call (layers/recurrent_onnx), not Loops: only theirs stay.
 NEEDED = {
     "cnn1dvar__CNN1D_Model_4H_LSTM.h5": {"between MaxPool and Reshape": 2},
     "sentweb__wordvec_cnn_weights.h5": {"between Gather and Conv": 1},
-    "factornet_e2f1_gencode_dgf__best_model.hdf5": {
-        "between Concat and Reshape": 2, "between Loop and Shape": 2,
-        "between MaxPool and Slice, Transpose": 2,
-        "between Transpose and Gather, ReverseSequence, Shape": 2},
 }
-NEEDED["factornet_rest_gencode_dgf__final_model.hdf5"] = NEEDED[
-    "factornet_e2f1_gencode_dgf__best_model.hdf5"]
 # keras-tcn's TCN without return_sequences keeps the last step ([:, -1, :]): the slice
 # moves with the layout, but the (N, C) it ends in is read by the Dense head in Keras'
 # order, so one Transpose stays; it only moves a size-1 axis once the step is taken, which
@@ -81,4 +75,4 @@ def test_native_onnx_keeps_transposes_only_where_an_op_needs_them(name: str,
         assert kept.pop(f"into {kind}", 0) <= ops and kept.pop(f"out of {kind}", 0) <= ops
     assert dict(kept) == NEEDED.get(name, {})
     shape_ops = [n.op_type for n in graph.node if n.op_type in SHAPE_OPS]
-    assert not shape_ops or name.startswith("factornet"), shape_ops
+    assert not shape_ops and "Loop" not in {n.op_type for n in graph.node}, shape_ops
