@@ -55,7 +55,8 @@ def test_a_cnn_bilstm_gru_has_no_more_ops_than_the_stock_converters(tmp_path) ->
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", [sample("conv_bilstm.h5"), REAL_MODELS / "nssa__cnn_bilstm_model.h5"],
+@pytest.mark.parametrize("path", [sample("conv_bilstm.h5"),
+                                  REAL_MODELS / "nssa__cnn_bilstm_model.h5"],
                          ids=["conv_bilstm", "nssa"])
 def test_cnn_bilstm_files_have_no_more_ops_than_the_stock_converters(tmp_path, path) -> None:
     # The tf.keras model rebuilt at batch 1 for the stock converter; converter at
