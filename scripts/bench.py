@@ -3,6 +3,7 @@
 
 Usage: bench.py [--models NAME ...] [--out bench.md] [--repeat-seconds 2.0]
        bench.py --table pipeline [--models NAME ...] [--rounds 2]  (bench_pipeline.py)
+       bench.py --table recurrent [--models NAME ...]  (bench_recurrent.py: CNN-LSTM rows)
 
 For each model: converter's .tflite and .onnx (converter.convert, checked on ort-cpu) and
 the stock ones (TFLiteConverter.from_keras_model and tf2onnx.convert.from_keras on the model
@@ -268,8 +269,9 @@ def arguments(description: str, argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--repeat-seconds", type=float, default=2.0)
     parser.add_argument("--rounds", type=int, default=2, help="pipeline table: rounds")
-    parser.add_argument("--table", choices=("files", "pipeline"), default="files",
-                        help="files: ops, sizes, latency; pipeline: bench_pipeline.py")
+    parser.add_argument("--table", choices=("files", "pipeline", "recurrent"), default="files",
+                        help="files: ops, sizes, latency; pipeline: bench_pipeline.py; "
+                             "recurrent: bench_recurrent.py")
     return parser.parse_args(argv)
 
 
@@ -288,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench_pipeline import main as pipeline
 
         return pipeline(argv)
+    if args.table == "recurrent":
+        from bench_recurrent import main as recurrent
+
+        return recurrent(argv)
     rows = {}
     with tempfile.TemporaryDirectory(prefix="converter-bench-") as tmp:
         for name, path in model_paths(args.models).items():
