@@ -242,3 +242,27 @@ def test_a_one_channel_scale_and_shift_stays_a_scalar_where_it_broadcasts() -> N
         data, _ = optimize(stock.SerializeToString(), lowering=lowering)
         np.testing.assert_allclose(run(data, {"x": x})[0],
                                    run(stock.SerializeToString(), {"x": x})[0], rtol=1e-5)
+
+
+def test_a_last_step_taken_channels_first_needs_no_transpose() -> None:
+    # keras-tcn without return_sequences: the conv chain's (N, C, W) end is transposed to
+    # (N, W, C), its last step sliced and squeezed for the Dense. Slice and Squeeze run on
+    # the channels-first tensor instead (the squeezed axis moves, the kept ones keep order).
+    rng = np.random.default_rng(4)
+    inits = {"w": rng.standard_normal((4, 3, 3)).astype(np.float32),
+             "dense": rng.standard_normal((4, 2)).astype(np.float32),
+             "starts": np.array([-1]), "ends": np.array([2 ** 31 - 1]), "axes": np.array([1]),
+             "squeezed": np.array([1])}
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 1]),
+             helper.make_node("Conv", ["t", "w"], ["c"], pads=[2, 0]),
+             helper.make_node("Transpose", ["c"], ["h"], perm=[0, 2, 1]),
+             helper.make_node("Slice", ["h", "starts", "ends", "axes"], ["last"]),
+             helper.make_node("Squeeze", ["last", "squeezed"], ["step"]),
+             helper.make_node("MatMul", ["step", "dense"], ["y"])]
+    stock = float_model(nodes, inits, {"x": ["N", "W", 3]}, {"y": ["N", 2]})
+    data, counts = optimize(stock.SerializeToString(), lowering="native")
+    assert ops(data) == ["Transpose", "Conv", "Slice", "Squeeze", "MatMul"]
+    x = np.random.default_rng(5).standard_normal((2, 9, 3)).astype(np.float32)
+    np.testing.assert_allclose(run(data, {"x": x})[0],
+                               run(stock.SerializeToString(), {"x": x})[0], rtol=1e-5)
+    assert lowerings(counts, data) == ()

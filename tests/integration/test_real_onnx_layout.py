@@ -33,12 +33,8 @@ NEEDED = {
     "cnn1dvar__CNN1D_Model_4H_LSTM.h5": {"between MaxPool and Reshape": 2},
     "sentweb__wordvec_cnn_weights.h5": {"between Gather and Conv": 1},
 }
-# keras-tcn's TCN without return_sequences keeps the last step ([:, -1, :]): the slice
-# moves with the layout, but the (N, C) it ends in is read by the Dense head in Keras'
-# order, so one Transpose stays; it only moves a size-1 axis once the step is taken, which
-# the layout pass does not yet turn into a Reshape (issue 15).
-NEEDED["tcnstock__tcn_model.keras"] = {"between Add and Slice": 1}
-NEEDED["climator__TCN_Model_V2"] = {"between Add and Slice": 1}
+# keras-tcn's TCN without return_sequences keeps the last step ([:, -1, :]): the Slice and
+# the Squeeze after it run channels-first, so no Transpose stays (tcnstock, climator).
 SHAPE_OPS = ("Shape", "ConstantOfShape", "Size")
 
 

@@ -2,8 +2,8 @@
 
 An op is movable when permuting the axes of its inputs and outputs (all of one rank, its
 frame) gives the same numbers once its axis attributes and constant operands are permuted
-too: elementwise ops, Concat/Split, Softmax-like ops over one axis, reductions, Pad and
-Slice. Every other op (Conv, pooling, BatchNormalization, Reshape, recurrent ops...)
+too: elementwise ops, Concat/Split, Softmax-like ops over one axis, reductions, Squeeze,
+Pad and Slice. Every other op (Conv, pooling, BatchNormalization, Reshape, recurrent ops...)
 needs the layout it has; a MatMul applying constant weights at every step of a sequence
 runs channels-last as it is or channels-first as a 1x1 Conv. A relabelling is given by
 `q`: the new tensor's axis i is the current tensor's axis q[i].
@@ -35,8 +35,10 @@ REDUCTIONS = frozenset({
     "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean",
     "ReduceMin", "ReduceProd", "ReduceSum", "ReduceSumSquare", "ArgMax", "ArgMin",
 })
-# Opsets from which a reduction reads its axes as an input instead of an attribute.
-AXES_INPUT_FROM = {"ReduceSum": 13}
+# Ops that drop the axes they name, as a reduction with keepdims=0 does.
+DROPPING = frozenset({"Squeeze"})
+# Opsets from which a reduction (or Squeeze) reads its axes as an input, not an attribute.
+AXES_INPUT_FROM = {"ReduceSum": 13, "Squeeze": 13}
 AXES_INPUT_DEFAULT = 18
 
 
@@ -73,10 +75,15 @@ def movable(node: ir.Node, version: int) -> Movable | None:
         return Movable((0,), tuple(range(len(node.outputs))), frame)
     if kind == "MatMul" and frame == 3 and per_step_weights(node) is not None:
         return Movable((0,), (0,), frame)
-    if kind in REDUCTIONS and reduction_axes(node, version, frame) is not None:
-        keeps = node.attributes.get_int("keepdims", 1) == 1
-        return Movable((0,), (0,) if keeps else (), frame)
+    if (kind in REDUCTIONS or kind in DROPPING) and reduction_axes(
+            node, version, frame) is not None:
+        return Movable((0,), (0,) if keeps_rank(node) else (), frame)
     return None
+
+
+def keeps_rank(node: ir.Node) -> bool:
+    """Whether a reduction keeps the axes it reduces (a Squeeze never does)."""
+    return node.op_type not in DROPPING and node.attributes.get_int("keepdims", 1) == 1
 
 
 def elementwise_frame(node: ir.Node, frame: int) -> Movable | None:
@@ -124,6 +131,8 @@ def reduction_axes(node: ir.Node, version: int, frame: int) -> list[int] | None:
         return None if axes is None else [a % frame for a in axes]
     if not from_input and "axes" in node.attributes:
         return [int(a) % frame for a in node.attributes.get_ints("axes", [])]
+    if node.op_type in DROPPING:
+        return None  # a Squeeze of every size-1 axis: which those are is not known here
     if node.attributes.get_int("noop_with_empty_axes", 0):
         return None
     return list(range(frame))
@@ -132,11 +141,11 @@ def reduction_axes(node: ir.Node, version: int, frame: int) -> list[int] | None:
 def allowed(node: ir.Node, q: Perm, version: int) -> bool:
     """Whether the op can run relabelled by `q`.
 
-    A rank-dropping reduction can only where the axes it keeps stay in their order.
+    A rank-dropping reduction or Squeeze can only where the axes it keeps stay in their order.
     """
     if node.op_type == "MatMul":  # as it is, or channels-first as a 1x1 Conv
         return q in ((0, 1, 2), (0, 2, 1))
-    if node.op_type not in REDUCTIONS or node.attributes.get_int("keepdims", 1) == 1:
+    if node.op_type not in REDUCTIONS | DROPPING or keeps_rank(node):
         return True
     axes = reduction_axes(node, version, len(q)) or []
     places = [inverse(q)[a] for a in range(len(q)) if a not in axes]
@@ -159,7 +168,7 @@ def relabel(graph: ir.Graph, node: ir.Node, q: Perm, version: int) -> None:
         relabel_pad(graph, node, q, version)
     elif kind == "Slice":
         relabel_slice(graph, node, where, frame.rank)
-    elif kind in REDUCTIONS:
+    elif kind in REDUCTIONS or kind in DROPPING:
         relabel_reduction(graph, node, where, version, frame.rank)
     elif kind == "MatMul":
         weights = per_step_weights(node)
