@@ -135,8 +135,8 @@ def test_factornet_keras1_converts_against_the_numpy_reference(corpus, name) -> 
     assert "merge_3: Merge(mode='ave') -> Average" in changes["legacy_merge"]
     assert any("bidirectional_1: weights" in c for c in changes["keras1_layers"])
     for check in report["parity"]:
-        if check["runtime"] == "onnx-reference":  # onnx 1.23's Loop: skipped, and says why
-            assert check["status"] == "skipped" and "Loop" in check["reason"]
+        if check["runtime"] == "onnx-reference":  # onnx 1.23 ignores LSTM activations
+            assert check["status"] == "skipped" and "HardSigmoid" in check["reason"]
             continue
         if check["runtime"].startswith("litert-gpu") and check["status"] == "skipped":
             continue  # no Vulkan driver here
@@ -214,7 +214,10 @@ def test_recurrent_onnx_files_build_no_zero_states_at_run_time(corpus) -> None:
     assert len(recurrent) >= 3, sorted(recurrent)  # cnn1dvar, nssa, nids, FactorNet
     for name, onnx_file in recurrent.items():
         assert "ConstantOfShape" not in onnx_file["op_counts"], (name, onnx_file["op_counts"])
-        assert onnx_file["graph_passes"]["default_states"] >= 1, name
+        # tf2onnx's LSTMs get their zero states removed; FactorNet's nodes are converter's
+        # own (layers/recurrent_onnx), written without any
+        assert onnx_file["graph_passes"]["default_states"] >= 1 or name.startswith(
+            "factornet"), name
 
 
 # (fused LSTM directions, TFLite ops) of each real model with LSTMs: the sigmoid-gated ones are
