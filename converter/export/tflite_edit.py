@@ -141,7 +141,7 @@ def merge_repeats(model: Any, subgraph: Any, names: dict[int, str]) -> None:
         if (op_name(model, op, names).split(":")[0] in EFFECTFUL
                 or any(t.isVariable for t in outputs) or keep & {int(t) for t in op.outputs}):
             continue
-        key = (op.opcodeIndex, repr(vars(op.builtinOptions)) if op.builtinOptions else "",
+        key = (op.opcodeIndex, options_key(op.builtinOptions),
                tuple(input_key(model, subgraph, int(t)) for t in op.inputs),
                tuple(tuple(t.shape if t.shape is not None else ()) for t in outputs))
         if key in first:
@@ -149,6 +149,14 @@ def merge_repeats(model: Any, subgraph: Any, names: dict[int, str]) -> None:
                                (int(t) for t in first[key].outputs), strict=True))
         else:
             first[key] = op
+
+
+def options_key(options: Any) -> Any:
+    """An operator's builtin options as a comparable value (arrays by their elements)."""
+    if options is None:
+        return None
+    return tuple(sorted((name, tuple(np.ravel(value).tolist()) if isinstance(value, np.ndarray)
+                         else value) for name, value in vars(options).items()))
 
 
 def input_key(model: Any, subgraph: Any, index: int) -> Any:

@@ -95,10 +95,19 @@ def recurrent_lowerings(model: Any) -> tuple[str, ...]:
     precision's trace starts from none.
     """
     notes = []
-    flatten = getattr(model, "_flatten_layers", None)  # a SavedModel signature has no layers
-    for layer in flatten(include_self=False, recursive=True) if flatten else ():
+    for layer in layers_of(model):
         why = layer.__dict__.pop(WHY_NOT, None)
         if why is not None:
             notes.append(f"{layer.name}: a WHILE loop, not the fused "
                          f"UNIDIRECTIONAL_SEQUENCE_LSTM: {why}")
     return tuple(sorted(notes))
+
+
+def layers_of(model: Any) -> list[Any]:
+    """A built model's layers and each Bidirectional's two (a SavedModel signature: none)."""
+    found = []
+    for layer in getattr(model, "layers", ()):
+        found.append(layer)
+        found += [getattr(layer, key) for key in ("forward_layer", "backward_layer")
+                  if getattr(layer, key, None) is not None]
+    return found
