@@ -110,3 +110,15 @@ def test_a_tf_keras_depthwise_conv_in_h5_loads(tmp_path: Path) -> None:
     x = tf_keras.Input((12, 2))
     y = tf_keras.layers.DepthwiseConv1D(3, depth_multiplier=2)(x)
     checked(tf_keras.Model(x, y), tmp_path / "depthwise.h5")
+
+
+def test_a_gru_before_upsampling_is_laid_out_in_one_run(tmp_path: Path) -> None:
+    # The upsampling's shape read of the GRU's output, unread once its size was known, stopped
+    # the chain rewrites until the clean-up; a second run then shortened it (seeds 74, 638):
+    # unread nodes now go every round
+    import keras
+
+    x = keras.Input((None, 2))
+    h = keras.layers.UpSampling1D(2)(keras.layers.GRU(4, return_sequences=True)(x))
+    outcome = checked(keras.Model(x, h), tmp_path / "gru_up.keras")
+    assert ops(outcome, "onnx").count("GRU") == 1 and "Shape" not in ops(outcome, "onnx")

@@ -154,10 +154,13 @@ def optimize(data: bytes, lowering: str = "onnxruntime") -> tuple[bytes, dict[st
             done = step(model).size
             counts[step.name] += done
             changed += done
+        # what a rewrite left unread goes before the next round: an unread reader of a
+        # tensor stops the chain rewrites there (they would shorten it on a second run)
+        counts["remove_unused"] += remove_unused(model)
         proto = ir.to_proto(model)
         if not changed:
             break
     for step in clean_up:
-        counts[step.name] = step(model).size
+        counts[step.name] += step(model).size
     model.metadata_props[WRITTEN_BY] = lowering
     return ir.to_proto(model).SerializeToString(), counts
