@@ -38,12 +38,13 @@ def convert(
     from converter.export.isolated import export_isolated
     from converter.graph.pipeline import prepare
     from converter.parity.delegates import with_delegate_checks
-    from converter.parity.stage import reference_started, verify
+    from converter.parity.stage import reference_started, scratch_dir, verify
 
     options = options or ConvertOptions()
     timings: dict[str, float] = {}
     listener = listener or Silent()
     with ExitStack() as stack:
+        scratch = Path(stack.enter_context(scratch_dir()))  # removed after the servers close
         stack.enter_context(warm_servers())  # their imports overlap with loading
         with timed(timings, "load", listener), captured_stderr():
             loaded, reference_file, stem = open_source(source, stack, load_options(options))
@@ -51,7 +52,7 @@ def convert(
             prepared = prepare(loaded.graph, options, signature_only(loaded))
         inputs = (reference_file, options.arch, options.inputs, options.calibration)
         started = stack.enter_context(reference_started(
-            prepared.checked, loaded.reference_loader, reference_file, options))
+            prepared.checked, loaded.reference_loader, reference_file, options, scratch))
         with staging(options.output_dir, inputs) as stage:
             with timed(timings, "export", listener):  # build + export, in workers
                 exported, timings["build"] = export_isolated(prepared.targets, stage, stem,
@@ -115,12 +116,13 @@ def verify_files(
     from converter.graph.pipeline import normalized
     from converter.parity.delegates import with_delegate_checks
     from converter.parity.external import describe_artifact
-    from converter.parity.stage import reference_started, verify
+    from converter.parity.stage import reference_started, scratch_dir, verify
 
     options = options or ConvertOptions()
     timings: dict[str, float] = {}
     listener = listener or Silent()
     with ExitStack() as stack:
+        scratch = Path(stack.enter_context(scratch_dir()))  # removed after the servers close
         stack.enter_context(warm_servers())
         with timed(timings, "load", listener), captured_stderr():
             loaded, reference_file, _ = open_source(source, stack, load_options(options))
@@ -130,7 +132,7 @@ def verify_files(
                 [describe_artifact(Path(f), specs, outputs) for f in files], Path.cwd(),
                 options.timeout_s)
         with timed(timings, "verify", listener), reference_started(
-                graph, loaded.reference_loader, reference_file, options) as started:
+                graph, loaded.reference_loader, reference_file, options, scratch) as started:
             parity = verify(started, artifacts, Path.cwd(), listener)
         result = parity_result(loaded, records, artifacts, parity, options, timings,
                                report_path or Path("-"))

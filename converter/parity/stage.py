@@ -27,7 +27,8 @@ from converter.parity.runtimes import REFERENCE, availability, create
 from converter.parity.source_layers import source_departure, with_departure
 from converter.report.progress import Silent, StageListener
 
-__all__ = ["GRAPH_ARTIFACT", "ParityRun", "Started", "reference_started", "verify"]
+__all__ = ["GRAPH_ARTIFACT", "ParityRun", "Started", "reference_started", "scratch_dir",
+           "verify"]
 
 GRAPH_ARTIFACT = "normalized-graph"
 T = TypeVar("T")
@@ -64,21 +65,33 @@ class Started:
     reference: Future[tuple[WorkerOutcome, str]]
 
 
+def scratch_dir() -> tempfile.TemporaryDirectory[str]:
+    """The folder a parity run's workers write into, removed on leaving it.
+
+    Enter it before the servers those workers belong to: the servers close first, so no
+    worker still writes (a reference left running by a failed export) while it is removed.
+    """
+    return tempfile.TemporaryDirectory(prefix="converter-verify-", ignore_cleanup_errors=True)
+
+
 @contextmanager
-def reference_started(graph: ModelGraph, loader: str, source: Path,
-                      options: ConvertOptions) -> Iterator[Started]:
+def reference_started(graph: ModelGraph, loader: str, source: Path, options: ConvertOptions,
+                      scratch: Path) -> Iterator[Started]:
     """Draw the parity inputs and run the reference on them while the caller exports.
 
     `graph` is the normalised graph (its interface is the artifacts'); `loader` names the
-    library that loads the `source` file for the reference runtime. The reference runs on
-    a daemon thread: leaving the block early (the export failed) neither waits for it nor
-    keeps the process alive for it (its worker dies with the conversion's servers).
+    library that loads the `source` file for the reference runtime; its files go under
+    `scratch` (from `scratch_dir`). The reference runs on a daemon thread: leaving the
+    block early (the export failed) neither waits for it nor keeps the process alive for
+    it (its worker dies with the conversion's servers), and it starts no other worker.
     """
     drawn = parity_cases(graph, options)
-    with tempfile.TemporaryDirectory(prefix="converter-verify-") as tmp:
-        plan = Plan(graph, loader, Path(tmp), options, drawn.cases,
-                    write_cases(drawn.cases, Path(tmp) / "inputs.npz"))
+    plan = Plan(graph, loader, scratch, options, drawn.cases,
+                write_cases(drawn.cases, scratch / "inputs.npz"))
+    try:
         yield Started(graph, source, drawn, plan, in_background(run_reference, plan, source))
+    finally:
+        plan.over.set()
 
 
 def in_background(work: Callable[..., T], *args: Any) -> Future[T]:
@@ -182,6 +195,7 @@ class Plan:
     options: ConvertOptions
     cases: list[Case]
     inputs: Path
+    over: threading.Event = field(default_factory=threading.Event)  # the conversion ended
 
     def __post_init__(self) -> None:
         self.names = tuple(s.name for s in input_specs(self.graph))
@@ -243,7 +257,7 @@ def run_reference(plan: Plan, source: Path) -> tuple[WorkerOutcome, str]:
     reference = in_graph_layout(run_worker(plan.job(REFERENCE, source, feeds=source_inputs,
                                                     logits=logits), plan.workdir, timeout),
                                 graph)
-    if reference.status == "ok":
+    if reference.status == "ok" or plan.over.is_set():  # over: its servers closed on it
         return reference, REFERENCE
     # The original cannot run (e.g. a deferred-build file Keras cannot load): the
     # independent NumPy interpreter of the graph becomes the reference, and says why.

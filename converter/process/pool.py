@@ -36,6 +36,8 @@ FRESH = "CONVERTER_FRESH_WORKERS"  # "1": every task in a fresh interpreter, no 
 START_S = 600.0  # a server that has not started a task by then is given up on
 _active: dict[str, Server] = {}
 _lock = threading.Lock()
+_fresh: set[subprocess.Popen[bytes]] = set()  # fresh interpreters running a task
+_fresh_blocks = [0]  # how many warm_servers blocks are open where no server runs
 
 
 @dataclass(frozen=True)
@@ -242,7 +244,8 @@ def warm_servers(kinds: tuple[str, ...] = KINDS, share: bool = False) -> Iterato
     CONVERTER_FRESH_WORKERS=1 none start: every task gets a fresh interpreter.
     """
     if os.environ.get(FRESH) == "1":
-        yield
+        with fresh_block():
+            yield
         return
     with _lock:
         wanted = tuple(kind for kind in kinds if kind not in _active)
@@ -266,6 +269,37 @@ def warm_servers(kinds: tuple[str, ...] = KINDS, share: bool = False) -> Iterato
             owned.close()
         for server in servers:
             server.close()
+
+
+@contextmanager
+def fresh_block() -> Iterator[None]:
+    """A block without servers, whose fresh interpreters end with it.
+
+    Those still running when the outermost block ends are killed, as a server's children
+    would be (the reference a failed export left running).
+    """
+    with _lock:
+        _fresh_blocks[0] += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _fresh_blocks[0] -= 1
+            left = list(_fresh) if _fresh_blocks[0] == 0 else []
+        for child in left:
+            child.kill()
+
+
+@contextmanager
+def tracked(child: subprocess.Popen[bytes]) -> Iterator[None]:
+    """`child` (a fresh interpreter) belongs to the open block while this one is open."""
+    with _lock:
+        _fresh.add(child)
+    try:
+        yield
+    finally:
+        with _lock:
+            _fresh.discard(child)
 
 
 def restore(value: str | None) -> None:

@@ -91,7 +91,7 @@ def run_task(module: str, request: Mapping[str, Any], workdir: Path, timeout_s: 
 def fresh(module: str, request_path: Path, answer: Path, timeout_s: float | None,
           env: Mapping[str, str] | None) -> Outcome:
     """The task in a fresh interpreter (`python -m converter.process.child`)."""
-    from converter.process.pool import child_environment
+    from converter.process.pool import child_environment, tracked
 
     environment = child_environment(env)
     start = time.monotonic()
@@ -99,12 +99,13 @@ def fresh(module: str, request_path: Path, answer: Path, timeout_s: float | None
         [sys.executable, "-m", "converter.process.child", module, str(request_path)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         env=environment)
-    try:
-        _, stderr = child.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.communicate()
-        return timed_out(timeout_s)
+    with tracked(child):
+        try:
+            _, stderr = child.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            return timed_out(timeout_s)
     return classified(child.returncode, answer, stderr.decode("utf-8", "replace"),
                       time.monotonic() - start)
 

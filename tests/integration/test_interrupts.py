@@ -132,6 +132,22 @@ def test_an_exporter_that_crashes_or_hangs_is_a_reported_error(tmp_path: Path, b
     assert done.stderr.startswith("error: ") and message in done.stderr
     assert "Traceback" not in done.stderr
     assert not out.exists() and staged(out) == []
+    # The reference ran beside the export in a fresh interpreter of its own; it ended with
+    # the conversion instead of writing on into a folder being removed (CI saw that).
+    assert processes_started_with(str(tmp_path)) == []
+
+
+def processes_started_with(marker: str) -> list[str]:
+    """The command lines of living processes whose environment mentions `marker`."""
+    found = []
+    for pid, (_, line) in living_processes().items():
+        try:
+            environment = Path(f"/proc/{pid}/environ").read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if marker in environment:
+            found.append(line)
+    return found
 
 
 @pytest.mark.usefixtures("no_task_servers")  # the conversion owns its servers, as the CLI's
