@@ -2,6 +2,7 @@
 """Our artifacts against the stock converters', measured side by side in one run.
 
 Usage: bench.py [--models NAME ...] [--out bench.md] [--repeat-seconds 2.0]
+                [--before CHECKOUT]  (bench_before.py: an earlier commit's files beside ours)
        bench.py --table pipeline [--models NAME ...] [--rounds 2]  (bench_pipeline.py)
        bench.py --table recurrent [--models NAME ...]  (bench_recurrent.py: CNN-LSTM rows)
 
@@ -231,16 +232,23 @@ def ratio(stock: dict[str, Any], ours: dict[str, Any], fmt: str, key: str) -> st
     return f"{stock[fmt][key] / ours[fmt][key]:.2f}x"
 
 
-Row = tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None, Files]
+# stock, ours, ours native (None: no lowering chosen), stock's files, and with --before:
+# before's measures and (before's files, ours)
+Row = tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None, Files,
+            tuple[dict[str, Any] | None, tuple[Files, Files]] | None]
 
 
 def table(rows: dict[str, Row]) -> str:
-    """The Markdown table of every model."""
+    """The Markdown table of every model (with --before, two columns against it)."""
+    from bench_before import compared
+
+    against = any(row[4] is not None for row in rows.values())
+    extra = " LiteRT XNNPACK: ours vs before | onnxruntime: ours vs before |" if against else ""
     lines = [
         "| model | TFLite ops stock -> ours | ONNX nodes stock -> ours | TFLite bytes "
         "stock / ours | LiteRT XNNPACK speed-up | onnxruntime speed-up | onnxruntime: "
-        "lowering chosen vs native 1-D | max abs error vs Keras, stock TFLite / ours |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "lowering chosen vs native 1-D | max abs error vs Keras, stock TFLite / ours |" + extra,
+        "| --- " * (10 if against else 8) + "|",
     ]
 
     def pair(stock: dict[str, Any], ours: dict[str, Any], fmt: str, key: str) -> str:
@@ -250,15 +258,18 @@ def table(rows: dict[str, Row]) -> str:
         value = side.get("tflite", {}).get("error")
         return "-" if value is None else f"{value:.1e}"
 
-    for name, (stock, ours, native, stock_files_) in rows.items():
+    for name, (stock, ours, native, stock_files_, before) in rows.items():
         chosen = "same file" if native is None else ratio(native, ours, "onnx", "seconds")
         cells = [name, pair(stock, ours, "tflite", "ops"), pair(stock, ours, "onnx", "ops"),
                  ratio(stock, ours, "tflite", "bytes"), ratio(stock, ours, "tflite", "seconds"),
                  ratio(stock, ours, "onnx", "seconds"), chosen, f"{error(stock)} / {error(ours)}"]
+        if before is not None:
+            cells += [compared(before[0], ours, before[1], fmt) for fmt in ("tflite", "onnx")]
         lines.append("| " + " | ".join(cells) + " |")
         failures = [*stock_files_.failures, *(f"stock {fmt} at run time: {side['failure']}"
                                               for fmt, side in stock.items() if "failure" in side)]
-        lines.extend(f"|  | {failure} |  |  |  |  |  |  |" for failure in failures)
+        failures += before[1][0].failures if before is not None else []
+        lines.extend(f"|  | {failure} |" + "  |" * (len(cells) - 2) for failure in failures)
     return "\n".join(lines)
 
 
@@ -272,6 +283,9 @@ def arguments(description: str, argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--table", choices=("files", "pipeline", "recurrent"), default="files",
                         help="files: ops, sizes, latency; pipeline: bench_pipeline.py; "
                              "recurrent: bench_recurrent.py")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="files table: another checkout whose converter's files are "
+                             "timed beside ours (bench_before.py)")
     return parser.parse_args(argv)
 
 
@@ -294,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         from bench_recurrent import main as recurrent
 
         return recurrent(argv)
+    from bench_before import before_files
+
     rows = {}
     with tempfile.TemporaryDirectory(prefix="converter-bench-") as tmp:
         for name, path in model_paths(args.models).items():
@@ -305,10 +321,12 @@ def main(argv: list[str] | None = None) -> int:
             stock = stock_files(model)
             ours = our_files(name, path, Path(tmp))
             native = our_files(name, path, Path(tmp), "native") if ours.lowerings else None
-            stock_row, our_row, native_row = measure([stock, ours, native], arrays, expected,
-                                                     args.repeat_seconds)
+            before = before_files(args.before, name, path, Path(tmp)) if args.before else None
+            stock_row, our_row, native_row, before_row = measure(
+                [stock, ours, native, before], arrays, expected, args.repeat_seconds)
             assert stock_row is not None and our_row is not None
-            rows[name] = (stock_row, our_row, native_row, stock)
+            rows[name] = (stock_row, our_row, native_row, stock,
+                          None if before is None else (before_row, (before, ours)))
             print(f"bench: {name} done", file=sys.stderr, flush=True)
     return publish(table(rows), args.out)
 
