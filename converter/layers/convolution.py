@@ -26,10 +26,10 @@ from converter.layers.traits import as_list, border_mode, known, size_of
 from converter.layers.windows import (
     channels_last,
     pad_amounts,
+    taps,
     window_length,
     window_reach,
     windowed_shape,
-    windows,
 )
 
 SIZES = ("kernel_size", "strides", "dilation_rate")
@@ -51,15 +51,14 @@ def convolve(x: Array, kernel: Array, config: Mapping[str, Any], groups: int = 1
     left, right = pad_amounts(x.shape[1], (k - 1) * dilation + 1, stride,
                               str(config.get("padding", "valid")))
     x = np.pad(x, ((0, 0), (left, right), (0, 0)))
-    patches = windows(x, k, stride, dilation)  # (b, t, k, in)
-    if groups == 1:
-        return np.asarray(np.einsum("btki,kio->bto", patches, kernel, optimize=True))
-    b, t = patches.shape[:2]
+    views = taps(x, k, stride, dilation)  # each (b, t, in)
     per_in, per_out = kernel.shape[1], kernel.shape[2] // groups
-    grouped = patches.reshape(b, t, k, groups, per_in)
-    kernels = kernel.reshape(k, per_in, groups, per_out)
-    out = np.einsum("btkgi,kigo->btgo", grouped, kernels, optimize=True)
-    return np.asarray(out).reshape(b, t, -1)
+    out = np.zeros((*views[0].shape[:2], kernel.shape[2]), np.result_type(x, kernel))
+    for view, weights in zip(views, kernel, strict=True):
+        for g in range(groups):
+            out[..., g * per_out:(g + 1) * per_out] += (
+                view[..., g * per_in:(g + 1) * per_in] @ weights[:, g * per_out:(g + 1) * per_out])
+    return out
 
 
 def finish(out: Array, weights: Sequence[Array], config: Mapping[str, Any], bias_at: int) -> Array:
