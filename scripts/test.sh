@@ -16,8 +16,16 @@ fi
 # Types first: mypy (strict, configured in pyproject.toml) checks the whole package.
 echo "test: mypy --strict converter/"
 .venv/bin/python -m mypy || { echo "test: mypy found type errors" >&2; exit 1; }
+# Tests run in parallel workers (pytest-xdist), one per core up to 4, each module's tests on
+# one worker (each worker imports TensorFlow and starts its own task servers: ~1.5 GiB);
+# TEST_WORKERS overrides, 0 runs them all in this process.
+workers="${TEST_WORKERS:-$(( $(nproc) < 4 ? $(nproc) : 4 ))}"
+parallel=()
+if [ "$workers" -gt 1 ]; then
+  parallel=(-n "$workers" --dist loadscope)
+fi
 status=0
-.venv/bin/python -m pytest "$@" || status=$?
+.venv/bin/python -m pytest "${parallel[@]}" "$@" || status=$?
 if [ "$status" -eq 5 ]; then
   echo "test: pytest collected no tests; that is a failure, not a pass" >&2
   exit 1

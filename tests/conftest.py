@@ -15,6 +15,16 @@ SAMPLES = ROOT / "sample_models" / "files"
 REAL_MODELS = ROOT.parent / "shared" / "real_models"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with corpus sweeps (`slow`) first.
+
+    Under pytest-xdist (scripts/test.sh: `--dist loadscope`, a module's tests on one worker,
+    so its module-scoped fixtures run once) a long module started last would run alone.
+    """
+    slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def task_servers(request: pytest.FixtureRequest) -> Iterator[None]:
     """One pair of warm task servers for a session that converts (it has `tf` tests).
@@ -81,3 +91,4 @@ def load_sample() -> object:
         return cache[name]
 
     return get
+

@@ -18,8 +18,8 @@ from pathlib import Path
 from converter.errors import ConverterError
 from converter.inspection import inspect
 from converter.load import LoadOptions
-from converter.report.progress import Silent
 from converter.process.watchdog import Watchdog
+from converter.report.progress import Silent
 
 
 def answer(line: str, watchdog: Watchdog) -> dict[str, object]:
