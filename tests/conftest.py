@@ -91,4 +91,3 @@ def load_sample() -> object:
         return cache[name]
 
     return get
-

@@ -70,6 +70,8 @@ def scratch_dir() -> tempfile.TemporaryDirectory[str]:
 
     Enter it before the servers those workers belong to: the servers close first, so no
     worker still writes (a reference left running by a failed export) while it is removed.
+    A server kills a closed client's children on its own side, a moment later, so a file
+    written in that moment is left rather than turned into an error after the real one.
     """
     return tempfile.TemporaryDirectory(prefix="converter-verify-", ignore_cleanup_errors=True)
 
