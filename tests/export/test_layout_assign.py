@@ -266,4 +266,3 @@ def test_a_last_step_taken_channels_first_needs_no_transpose() -> None:
     np.testing.assert_allclose(run(data, {"x": x})[0],
                                run(stock.SerializeToString(), {"x": x})[0], rtol=1e-5)
     assert lowerings(counts, data) == ()
-
