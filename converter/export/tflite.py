@@ -14,7 +14,7 @@ from converter.process.stderr_capture import captured_stderr
 
 
 def to_tflite(
-    function: Any, model: Any, precision: str, calibration: list[dict[str, np.ndarray]]
+    function: Any, precision: str, calibration: list[dict[str, np.ndarray]]
 ) -> bytes:
     """Convert the serving function to a .tflite flatbuffer at the given precision.
 
@@ -37,9 +37,12 @@ def to_tflite(
     except (ValueError, TypeError) as exc:
         raise ExportError(f"the model's graph cannot be frozen for TFLite: "
                           f"{str(exc).splitlines()[0][:300]}") from exc
-    # A SavedModel signature wrapper hands over the restored object that owns its variables.
-    trackable = getattr(model, "trackable", model)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], trackable)
+    # The converter saves the function with its trackable object as a SavedModel and reads it
+    # back (its fuller path: converting the graph directly leaves an ADD per loop body and
+    # float16 DEQUANTIZEs unfolded). The frozen function owns no variables, so an empty
+    # module is all it needs: saved with the Keras model instead, every layer's call was
+    # traced again (FactorNet's export 3.9 s -> 2.6 s, the files byte-identical).
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], tf.Module())
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     # marked LSTMs pass through as custom ops and leave as fused builtins (fused_lstm)
     converter.allow_custom_ops = any(op.type == LSTM_MARKER for op in frozen.graph.get_operations())

@@ -58,7 +58,7 @@ def export(
         # which LSTMs are fused depends on the file's precision (recurrent_fused)
         with fusion(precision):
             function = serving_function(models["tflite"], specs, outputs)
-            data = tflite_contract(to_tflite(function, models["tflite"], precision,
+            data = tflite_contract(to_tflite(function, precision,
                                              samples(calibration or [], names)), names, outputs)
         record(tflite_name(stem, precision), "tflite", precision, data, tflite_op_counts(data),
                notes=recurrent_lowerings(models["tflite"]))

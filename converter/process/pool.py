@@ -57,7 +57,7 @@ class Server:
 
     A reader thread turns the server's lines into per-task queues; a task whose server ends
     under it hears `Ended(None)`. `pid` is the server's, once it has said it (after its
-    imports).
+    imports); `ready` is set then, or when the server has gone.
     """
 
     def __init__(self, kind: str, connection: socket.socket) -> None:
@@ -69,6 +69,7 @@ class Server:
         self.lock = threading.Lock()
         self.gone = False
         self.closed = False
+        self.ready = threading.Event()
         threading.Thread(target=self.read, daemon=True).start()
 
     def read(self) -> None:
@@ -80,6 +81,7 @@ class Server:
                     with self.lock:
                         if "id" not in message:
                             self.pid = int(message["pid"])
+                            self.ready.set()
                         box = self.waiting.get(str(message.get("id")))
                     if box is not None:
                         box.put(message)
@@ -88,6 +90,7 @@ class Server:
         with self.lock:
             self.gone = True
             boxes = list(self.waiting.values())
+        self.ready.set()
         for box in boxes:
             box.put({"gone": True})
 
@@ -308,6 +311,17 @@ def restore(value: str | None) -> None:
         os.environ.pop(ADDRESSES, None)
     else:
         os.environ[ADDRESSES] = value
+
+
+def wait_ready(kind: str, timeout_s: float) -> None:
+    """Wait until the kind's server has finished its imports, at most `timeout_s`.
+
+    At once where it is ready already (a warm batch) or none is connected (fresh
+    interpreters import per task).
+    """
+    server = served(kind)
+    if server is not None:
+        server.ready.wait(timeout_s)
 
 
 def served(kind: str | None) -> Server | None:
