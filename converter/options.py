@@ -45,6 +45,9 @@ class ConvertOptions:
             `static_length`, for delegates that need static tensors.
         static_batch: the batch size under static_shape.
         static_length: the sequence length under static_shape (needed for dynamic ones).
+        dynamic_length: leave every sequence input's steps axis dynamic, whatever length
+            the model declares (refused where a layer ties the model to it); with
+            static_shape, the files then take `static_length` steps instead.
         unroll_recurrent: TFLite unrolls a recurrent layer whose static length is at most
             this many steps, instead of its fused op or loop (0, the default: unrolls
             nothing; README "Recurrent layers" measures what unrolling costs and gains).
@@ -89,6 +92,7 @@ class ConvertOptions:
     static_shape: bool = False
     static_batch: int = 1
     static_length: int | None = None
+    dynamic_length: bool = False
     unroll_recurrent: int = 0
     io_layout: str = "source"
     allow_inconclusive: bool = False

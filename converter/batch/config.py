@@ -31,8 +31,9 @@ from converter.options import ConvertOptions
 # Config key -> ConvertOptions field; flag spellings (dashes, "runtime", "timeout") accepted.
 FIELDS = {name: name for name in (
     "to", "precision", "opset", "onnx_lowering", "calibration", "static_shape", "static_batch",
-    "static_length", "unroll_recurrent", "io_layout", "runtimes", "inputs", "seed", "batch_size",
-    "lengths", "timeout_s", "arch", "source_backend", "allow_lambda", "custom_objects")}
+    "static_length", "dynamic_length", "unroll_recurrent", "io_layout", "runtimes", "inputs",
+    "seed", "batch_size", "lengths", "timeout_s", "arch", "source_backend", "allow_lambda",
+    "custom_objects")}
 FIELDS |= {"runtime": "runtimes", "timeout": "timeout_s"}
 PATHS = ("arch", "inputs", "calibration")
 MODEL_KEYS = ("path", "name")

@@ -96,6 +96,10 @@ def main() -> None:
               help="Batch size under --static-shape.")
 @click.option("--static-length", type=int, default=None,
               help="Sequence length under --static-shape (needed when the length is dynamic).")
+@click.option("--dynamic-length", is_flag=True,
+              help="Files that take any sequence length, whatever length the model declares "
+                   "(refused, naming the layer, where the model is tied to it); with "
+                   "--static-shape, --static-length N steps instead.")
 @click.option("--unroll-recurrent", type=int, default=0, show_default=True, metavar="N",
               help="TFLite: unroll recurrent layers over static lengths of at most N steps "
                    "(0: none; LSTMs are fused ops, GRU/SimpleRNN loops, at any length).")

@@ -1,7 +1,8 @@
 """Which graph passes a conversion runs, in order: one plan for `convert` and `inspect`.
 
 1. normalisation (`normalize.DEFAULT_PASSES`), every pass recorded;
-2. the option passes the options ask for (`--io-layout channels_last`, `--static-shape`),
+2. the option passes the options ask for (`--io-layout channels_last`, `--dynamic-length`,
+   `--static-shape`),
    recorded: the graph parity checks is the graph after them;
 3. the export passes (`export.graph_passes.EXPORT_PASSES`), recorded when they changed
    something: they shape the files, not the graph parity checks;
@@ -15,10 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from converter.artifacts import ModelGraph, PassRecord
+from converter.errors import UsageError
 from converter.export.graph_passes import EXPORT_PASSES, unroll_recurrent
 from converter.graph.passes import GraphPass, run_passes
 from converter.load.signature import NO_METADATA, SIGNATURE_LAYER
 from converter.normalize import DEFAULT_PASSES
+from converter.normalize.dynamic_length import DynamicLength
 from converter.normalize.io_layout import ChannelsLastIO
 from converter.normalize.static_shape import StaticShape
 from converter.options import ConvertOptions
@@ -44,6 +47,8 @@ def option_passes(options: ConvertOptions) -> list[GraphPass]:
     passes: list[GraphPass] = []
     if options.io_layout == "channels_last":
         passes.append(ChannelsLastIO())
+    if options.dynamic_length:
+        passes.append(DynamicLength())
     if options.static_shape:
         passes.append(StaticShape(options.static_batch, options.static_length))
     return passes
@@ -62,6 +67,10 @@ def normalized(graph: ModelGraph, signature_only: bool = False) -> tuple[ModelGr
 
 def prepare(graph: ModelGraph, options: ConvertOptions, signature_only: bool = False) -> Prepared:
     """Run the plan over a loaded graph (see the module docstring)."""
+    if signature_only and options.dynamic_length:
+        raise UsageError("--dynamic-length needs the model's layers; a SavedModel without "
+                         "Keras metadata is exported from its signature as it is: convert "
+                         "without --dynamic-length")
     graph, records = normalized(graph, signature_only)
     graph, optional = run_passes(graph, option_passes(options))
     exported, shaping = run_passes(graph, EXPORT_PASSES, keep_unmodified=False)

@@ -129,8 +129,8 @@ def reshaped(config: Config, inputs: Sequence[Shape | None]) -> Shape | None:
     """The target shape, its -1 resolved from the input's size."""
     target = [int(d) for d in config.get("target_shape") or ()]
     size = flattened(config, inputs)
-    if -1 not in target:
-        return tuple(target)
+    if -1 not in target:  # a size the input does not have: no shape (Keras would refuse)
+        return None if size is not None and size[0] != math.prod(target) else tuple(target)
     known_part = math.prod(d for d in target if d != -1)
     if size is None or size[0] is None or known_part == 0:
         return None
