@@ -57,7 +57,7 @@ class SignatureCaller:
 
     Inputs are positional in sorted-name order and outputs come back in sorted-key order,
     the order `signature_model` gives the graph's inputs and outputs. `trackable` is the
-    restored object owning the variables (the TFLite converter needs it).
+    restored object owning the variables, kept alive as long as the signature is called.
     """
 
     def __init__(self, trackable: Any, signature: str = "serving_default") -> None:
