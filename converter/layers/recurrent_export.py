@@ -103,10 +103,11 @@ def while_loop(layer: Any, sequences: Any, states: list[Any], mask: Any = None) 
 
     def body(t: Any, outputs: Any, final: Any, *carried: Any) -> Any:
         index = steps - 1 - t if layer.go_backwards else t
+        current = tf.gather(sequences, index, axis=1)  # one GATHER, no begin/end to pack
         if known is not None:
-            output, new = step(layer.cell, sequences[:, index], list(carried))
+            output, new = step(layer.cell, current, list(carried))
         else:
-            output, new = layer.cell.call(sequences[:, index], list(carried), training=False)
+            output, new = layer.cell.call(current, list(carried), training=False)
             new = list(new) if isinstance(new, (list, tuple)) else [new]
         if keep is not None:
             kept = keep[:, index] > 0
@@ -114,7 +115,8 @@ def while_loop(layer: Any, sequences: Any, states: list[Any], mask: Any = None) 
             output = tf.where(kept, output, cleared)
             new = [tf.where(kept, n, c) for n, c in zip(new, carried, strict=True)]
         if layer.return_sequences:
-            outputs = xla.dynamic_update_slice(outputs, output[:, None], tf.stack([zero, t, zero]))
+            outputs = xla.dynamic_update_slice(outputs, tf.expand_dims(output, 1),
+                                               tf.stack([zero, t, zero]))
         return (t + 1, outputs, output, *new)
 
     _, outputs, final, *states_out = tf.while_loop(

@@ -175,7 +175,8 @@ def refusal(data: bytes) -> str:
     reason = ("the GPU accelerator refused the graph (LiteRT: failed to modify graph with "
               "delegate); ")
     if tflite_op_counts(data).get("WHILE"):
-        return reason + ("it has no WHILE kernel, and the file's recurrent layers are loops: "
-                         "--static-shape unrolls those of at most --unroll-recurrent N steps")
+        return reason + ("the file's recurrent layers are WHILE loops, which it runs on the "
+                         "CPU at best: --static-shape --unroll-recurrent N unrolls those of at "
+                         "most N steps")
     return reason + ("it takes no run-time shape computations (see the artifact's delegate "
                      "checks: shape_ops, dynamic_inputs)")
