@@ -18,6 +18,7 @@ from typing import Any
 from converter.artifacts import ModelGraph, TensorRef
 from converter.export.flatbuffer import described, packed, text, unpacked
 from converter.graph.shapes import static_shapes
+from converter.normalize.channels_last import boundary_permute
 
 IO = dict[str, list[dict[str, Any]]]  # {"inputs": [...], "outputs": [...]}, each described
 
@@ -134,6 +135,6 @@ def layouts(graph: ModelGraph) -> IO:
 def channels_first_boundary(graph: ModelGraph, ref: TensorRef, side: str) -> bool:
     """Whether a Permute at this input or output keeps the Keras model's channels_first."""
     if side == "inputs":
-        return any(graph.layer(n).name.endswith("_to_channels_last")
+        return any(boundary_permute(graph.layer(n), "channels_last")
                    for n in graph.consumers(ref.layer))
-    return ref.layer.endswith("_to_channels_first")
+    return boundary_permute(graph.layer(ref.layer), "channels_first")

@@ -62,6 +62,15 @@ class Rewrite:
         return self.permute(ref, "channels_first") if ref in self.flipped else ref
 
 
+def boundary_permute(layer: Layer, to: str) -> bool:
+    """Whether `layer` is a boundary Permute this pass made into the layout `to`.
+
+    "channels_last" after an input, "channels_first" before an output: `Rewrite.permute`
+    names them so.
+    """
+    return layer.class_name == "Permute" and layer.name.endswith(f"_to_{to}")
+
+
 def applies(graph: ModelGraph) -> bool:
     """Whether any layer is channels_first."""
     return any(layer.config.get("data_format") == "channels_first" for layer in graph.layers)

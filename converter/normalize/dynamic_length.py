@@ -24,6 +24,7 @@ from converter.graph.passes import GraphResult, PassResult
 from converter.graph.shapes import static_shapes
 from converter.layers import spec_of
 from converter.layers.spec import Shape
+from converter.normalize.channels_last import boundary_permute
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,7 @@ def steps_axes(graph: ModelGraph) -> dict[str, int]:
         shape = graph.layer(ref.layer).config.get("batch_shape") or ()
         readers = [graph.layer(name) for name in graph.consumers(ref.layer)]
         if len(shape) == 3:
-            first = any(r.class_name == "Permute" and r.name.endswith("_to_channels_last")
-                        for r in readers)
+            first = any(boundary_permute(r, "channels_last") for r in readers)
             axes[ref.layer] = 2 if first else 1
         elif len(shape) == 2 and any(r.class_name == "Embedding" for r in readers):
             axes[ref.layer] = 1

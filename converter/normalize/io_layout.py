@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from converter.artifacts import Layer, ModelGraph
 from converter.graph.passes import GraphResult, PassResult
+from converter.normalize.channels_last import boundary_permute
 
 SWAP = (0, 2, 1)
 
@@ -30,11 +31,11 @@ def channels_last_io(graph: ModelGraph) -> GraphResult:
     """The graph without its boundary Permutes, and what changed."""
     inputs = {ref.layer for ref in graph.inputs}
     entry = {x.name: x.calls[0].inputs[0] for x in graph.layers
-             if x.class_name == "Permute" and x.name.endswith("_to_channels_last")
+             if boundary_permute(x, "channels_last")
              and x.calls and x.calls[0].inputs[0].layer in inputs
              and graph.consumers(x.calls[0].inputs[0].layer) == [x.name]}
     exit_ = {x.name: x.calls[0].inputs[0] for x in graph.layers
-             if x.class_name == "Permute" and x.name.endswith("_to_channels_first")
+             if boundary_permute(x, "channels_first")
              and any(r.layer == x.name for r in graph.outputs)
              and not graph.consumers(x.name)}
     changes = [f"{name}: removed, {ref.layer} is channels_last" for name, ref in entry.items()]
