@@ -138,6 +138,10 @@ class ConvertOptions:
         if self.static_batch < 1 or (self.static_length is not None and self.static_length < 1):
             raise UsageError(f"--static-batch and --static-length must be positive; received "
                              f"{self.static_batch} and {self.static_length}")
+        if not self.static_shape and (self.static_length is not None or self.static_batch != 1):
+            raise UsageError("--static-batch and --static-length apply only with --static-shape "
+                             "(the files then take exactly that shape); add --static-shape or "
+                             "drop them")
         if self.unroll_recurrent < 0:
             raise UsageError(f"--unroll-recurrent must be 0 or more steps; received "
                              f"{self.unroll_recurrent}")

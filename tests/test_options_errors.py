@@ -28,6 +28,8 @@ from converter.options import ConvertOptions
                         r"received 30"),
         ({"io_layout": "nchw"}, r"--io-layout must be one of source, channels_last"),
         ({"static_batch": 0}, r"--static-batch and --static-length must be positive"),
+        ({"static_length": 1500, "dynamic_length": True},
+         r"--static-batch and --static-length apply only with --static-shape"),
         ({"batch_size": 0}, r"batch size and lengths must be positive; received batch_size=0"),
         ({"lengths": (16, -1)}, r"lengths=\(16, -1\)"),
         ({"runtimes": ("keras",)}, r"at least one runtime besides the keras reference"),
@@ -37,7 +39,8 @@ from converter.options import ConvertOptions
          r"litert-gpu-fp32, numpy, onnx-reference, ort-cpu, ort-cpu-noopt, tflite-builtin, "
          r"tflite-reference, tflite-xnnpack"),
     ],
-    ids=["bad-target", "no-target", "precision", "opset", "io-layout", "static", "batch", "lengths", "only-ref",
+    ids=["bad-target", "no-target", "precision", "opset", "io-layout", "static",
+         "static-without-shape", "batch", "lengths", "only-ref",
          "timeout", "unknown-runtime"],
 )
 def test_options_refuse_bad_values(kwargs: dict, message: str) -> None:
