@@ -18,6 +18,7 @@ from converter.layers import CATALOGUE
 from converter.load import LoadOptions, load_path
 from converter.load.signature import SIGNATURE_LAYER
 from converter.options import ConvertOptions
+from converter.process.stderr_capture import captured_stderr
 from converter.report.schema import jsonable
 
 
@@ -70,7 +71,8 @@ def inspect(path: Path, options: LoadOptions | None = None,
     from converter.graph.pipeline import prepare
     from converter.normalize.call_arguments import training_calls
 
-    loaded = load_path(path, options)
+    with captured_stderr():  # TensorFlow's start-up lines (a SavedModel loads here)
+        loaded = load_path(path, options)
     try:
         prepared = prepare(loaded.graph, convert_options or ConvertOptions(),
                            loaded.reference_loader == "tf_saved_model")

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from converter.cli import main
+from converter.errors import UsageError
 from converter.options import GPU_RUNTIMES, ConvertOptions
 from tests.conftest import ROOT, gpu_here
 from tests.load import keras1_writer as k1
@@ -157,6 +158,17 @@ def test_keras3_export_savedmodel_converts_from_its_signature(tmp_path) -> None:
     assert result.provenance.format == "savedmodel-signature"
     assert [p.name for p in result.passes] == ["normalization skipped"]
     assert result.artifacts[0].op_counts.get("CONV_2D") == 1
+    with pytest.raises(UsageError, match="--dynamic-length needs the model's layers"):
+        convert(tmp_path / "exported", ConvertOptions(output_dir=tmp_path / "open",
+                                                      dynamic_length=True))
+    # inspect loads it with TensorFlow in its own process: none of TensorFlow's start-up
+    # lines reach the user's terminal
+    inspected = subprocess.run([sys.executable, "-m", "converter", "inspect",
+                                str(tmp_path / "exported")], capture_output=True, text=True)
+    assert inspected.returncode == 0, inspected.stderr
+    assert "savedmodel-signature" in inspected.stdout
+    assert not [line for line in inspected.stderr.splitlines() if line.strip()], \
+        inspected.stderr
 
 
 def test_allow_lambda_is_an_explicit_reported_opt_in(tmp_path) -> None:
