@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from converter.artifacts import InputSpec, ModelGraph
@@ -58,9 +59,10 @@ def shortest_length(graph: ModelGraph) -> int:
     pooling windows: each catalogue entry's `reach`), times the product of all strides:
     SpliceAI crops 5,000 steps from each side, so its parity inputs must be longer than 10,000.
     """
-    removed, stride = 0, 1
-    for layer in graph.layers:
-        steps, step_stride = spec_of(layer.class_name).reach(layer.config)
-        removed += steps
-        stride *= step_stride
-    return removed * stride
+    removed = sum(spec_of(layer.class_name).reach(layer.config)[0] for layer in graph.layers)
+    return removed * total_stride(graph)
+
+
+def total_stride(graph: ModelGraph) -> int:
+    """The product of every layer's stride over the length (each catalogue entry's `reach`)."""
+    return math.prod(max(1, spec_of(x.class_name).reach(x.config)[1]) for x in graph.layers)

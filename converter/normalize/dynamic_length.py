@@ -14,15 +14,14 @@ whose weights are sized by a feature axis that moved with the length, is the one
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from converter.artifacts import Layer, ModelGraph, TensorRef
 from converter.errors import UsageError
+from converter.graph.interface import total_stride
 from converter.graph.passes import GraphResult, PassResult
 from converter.graph.shapes import static_shapes
-from converter.layers import spec_of
 from converter.layers.spec import Shape
 from converter.normalize.channels_last import boundary_permute
 
@@ -39,7 +38,7 @@ class DynamicLength:
         if not axes:
             raise UsageError("--dynamic-length: the model has no sequence input (batch, steps, "
                              "channels) or token ids (batch, steps); convert without it")
-        stride = math.prod(max(1, spec_of(x.class_name).reach(x.config)[1]) for x in graph.layers)
+        stride = total_stride(graph)
         tied = first_tied(graph, lengthened(graph, axes, lambda n: n + stride))
         if tied is not None:
             declared = {name: graph.layer(name).config["batch_shape"][axis]
