@@ -24,6 +24,7 @@ from converter.parity.inputs import Case, Drawn, parity_cases
 from converter.parity.judge import Expected, expected_from
 from converter.parity.runner import WorkerJob, WorkerOutcome, run_worker
 from converter.parity.runtimes import REFERENCE, availability, create
+from converter.parity.sampling import Sampled, sampled
 from converter.parity.source_layers import source_departure, with_departure
 from converter.report.progress import Silent, StageListener
 
@@ -128,9 +129,8 @@ def verify(started: Started, artifacts: list[Artifact], stage: Path,
     probes = plan.probes(artifacts, targets, {a.path for r, a in pairs if plan.power(r)})
     outcomes = run_checks(plan, pairs, targets, probes, listener or Silent())
     checks = tuple(
-        localized(finished(runtime, artifact, outcome, reference, expected,
-                           probes.get(artifact.path, Probe()), plan.squashed, reference_name,
-                           plan.power(runtime)),
+        localized(judged(plan, runtime, artifact, outcome, (reference, reference_name),
+                         expected, probes.get(artifact.path, Probe())),
                   artifact, graph, targets[artifact.path], drawn.cases[0])
         for (runtime, artifact), outcome in zip(pairs, outcomes, strict=True))
     checks = settled(checks, plan.options.runtimes)
@@ -144,6 +144,23 @@ def verify(started: Started, artifacts: list[Artifact], stage: Path,
                      {**drawn.record, "information": information_record(expected)}, layers)
 
 
+def judged(plan: Plan, runtime: str, artifact: Artifact, outcome: WorkerOutcome,
+           reference: tuple[WorkerOutcome, str], expected: Expected,
+           probe: Probe) -> ParityCheck:
+    """One runtime's check against the rows it read, with what it read in its facts.
+
+    A plain evaluator on large cases reads one row of each (`sampling`).
+    """
+    rows = plan.sampled_for(runtime)
+    if rows is not None:
+        expected, probe = rows.expected(expected), rows.probe(probe)
+    check = finished(runtime, artifact, outcome, reference[0], expected, probe, plan.squashed,
+                     reference[1], plan.power(runtime))
+    if rows is None or check.status not in ("passed", "failed", "inconclusive"):
+        return check
+    return replace(check, facts={**check.facts, "rows": rows.note})
+
+
 def run_checks(plan: Plan, pairs: list[tuple[str, Artifact]], targets: dict[str, Path],
                probes: dict[str, Probe], told: StageListener) -> list[WorkerOutcome]:
     """Each (runtime, artifact) pair's worker outcome, two at a time."""
@@ -153,7 +170,8 @@ def run_checks(plan: Plan, pairs: list[tuple[str, Artifact]], targets: dict[str,
         copies = tuple(d["path"] for d in probes[artifact.path].defects) if plan.power(
             runtime) else ()
         outcome = outcome_of(plan.job(runtime, targets[artifact.path], artifact.input_names,
-                                      copies=copies), plan.workdir, plan.options)
+                                      plan.feeds_for(runtime), copies), plan.workdir,
+                             plan.options)
         told.end(f"{runtime} on {artifact.path}",
                  "ran" if outcome.status == "ok" else outcome.status)
         return outcome
@@ -205,6 +223,18 @@ class Plan:
         self.squashed = logit_outputs(self.graph)
         self.kinds = {x.output: x.kind for x in self.squashed}
         self.graph_file = save_graph(with_logits(self.graph), self.workdir / "graph.json")
+        self.sampled = sampled(self.graph, self.cases)
+        self.sampled_inputs = write_cases(self.sampled.cases(self.cases),
+                                          self.workdir / "sampled_inputs.npz") \
+            if self.sampled else None
+
+    def sampled_for(self, runtime: str) -> Sampled | None:
+        """The rows a runtime reads where it does not read every row (`sampling`)."""
+        return self.sampled if create(runtime).slow else None
+
+    def feeds_for(self, runtime: str) -> Path | None:
+        """The inputs file a runtime's check reads (None: every row, `inputs`)."""
+        return self.sampled_inputs if self.sampled_for(runtime) else None
 
     def graph_artifact(self) -> Artifact:
         """The normalised graph as a pseudo-artifact, for runtimes that interpret it (numpy)."""

@@ -233,11 +233,15 @@ def layer_tables(layers: Mapping[str, Any]) -> list[Table]:
 
 
 def note(check: Mapping[str, Any]) -> str:
-    """Why a check did not pass, and where it first diverged when that was found."""
+    """Why a check did not pass, and where it first diverged when that was found.
+
+    A check that read some rows only (`parity.sampling`) says which.
+    """
     where = check.get("localization") or {}
     layer = f"first diverging layer {where['layer']} ({where.get('class_name', '')})" \
         if where.get("layer") else ""
-    return "; ".join(part for part in (check.get("reason", ""), layer) if part)
+    rows = (check.get("facts") or {}).get("rows", "")
+    return "; ".join(part for part in (check.get("reason", ""), layer, rows) if part)
 
 
 def artifact_table(artifacts: Sequence[Mapping[str, Any]]) -> Table:

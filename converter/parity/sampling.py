@@ -1,0 +1,84 @@
+"""The rows a plain reference evaluator reads where the parity cases are large.
+
+The plain evaluators (`Runtime.slow`: the NumPy interpreter of the graph, LiteRT's
+reference kernels, onnx's reference evaluator) check a file's semantics with simple kernels
+at about 1-3 billion multiply-adds a second here: a minute each on SpliceAI's parity cases
+(8 rows of ~10,000 steps, 5.6e10 multiply-adds), more than the rest of its conversion.
+Where the cases cost more than READ_WHOLE, each of them reads one row of each case, row
+`c mod batch` of case c: every length is still evaluated, by a different row in each case,
+and compared with the same rows of the reference. The optimised runtimes read every row of
+the same files, so the batch is still checked; the check's facts say what was read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from converter.artifacts import ModelGraph
+from converter.parity.evidence import Probe
+from converter.parity.inputs import Case
+from converter.parity.judge import Expected, Series
+from converter.parity.search import multiply_adds
+
+# Multiply-adds over every row of every case that a plain evaluator reads whole (~5-10 s).
+READ_WHOLE = 1e10
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """The row each case keeps for the plain evaluators, and the reason, for the report."""
+
+    rows: tuple[int, ...]
+    note: str
+
+    def cases(self, cases: list[Case]) -> list[Case]:
+        """Each case cut to its row (a batch of one)."""
+        return [{name: array[row:row + 1] for name, array in case.items()}
+                for case, row in zip(cases, self.rows, strict=True)]
+
+    def series(self, series: Series) -> Series:
+        """One output's arrays (one per case), each cut to its case's row."""
+        return [array[row:row + 1] for array, row in zip(series, self.rows, strict=True)]
+
+    def expected(self, expected: Expected) -> Expected:
+        """The reference's outputs and logits on the same rows (what they carry unchanged)."""
+        return replace(expected,
+                       outputs={k: self.series(v) for k, v in expected.outputs.items()},
+                       logits={k: self.series(v) for k, v in expected.logits.items()})
+
+    def probe(self, probe: Probe) -> Probe:
+        """A file's probed logits (the file's and its copies') on the same rows."""
+        return replace(probe, logits={index: {k: self.series(v) for k, v in found.items()}
+                                      for index, found in probe.logits.items()})
+
+
+def sampled(graph: ModelGraph, cases: list[Case]) -> Sampled | None:
+    """The rows the plain evaluators read, or None where they read every row.
+
+    None where the cases cost at most READ_WHOLE, where a case has one row, or where the
+    cost cannot be estimated (the estimate then stays out of the way).
+    """
+    batches = [next(iter(case.values())).shape[0] if case else 0 for case in cases]
+    if not cases or min(batches) < 2 or any(
+            array.shape[:1] != (batch,) for case, batch in zip(cases, batches, strict=True)
+            for array in case.values()):
+        return None
+    try:
+        cost = sum(multiply_adds(graph, length(case)) * batch
+                   for case, batch in zip(cases, batches, strict=True))
+    except Exception:  # noqa: BLE001 - an estimate only: without it every row is read
+        return None
+    if cost <= READ_WHOLE:
+        return None
+    return Sampled(tuple(c % batch for c, batch in enumerate(batches)),
+                   f"1 of {max(batches)} rows of each case (a different row in each): the "
+                   f"cases cost {cost:.1e} multiply-adds, over the {READ_WHOLE:.0e} a plain "
+                   "evaluator reads whole; the optimised runtimes read every row")
+
+
+def length(case: Case) -> int:
+    """The case's sequence length: the steps of its first sequence input (1 where none)."""
+    steps = [array.shape[1] for array in case.values() if np.ndim(array) >= 3]
+    return int(steps[0]) if steps else 1

@@ -1,0 +1,75 @@
+"""Which rows the plain reference evaluators read on large cases (no TensorFlow)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import converter.parity.sampling as sampling
+from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
+from converter.parity.evidence import Probe
+from converter.parity.judge import Expected
+from converter.parity.sampling import sampled
+
+
+def conv_model(channels: int = 32, taps: int = 11) -> ModelGraph:
+    """x (None, None, channels) -> a same-padded Conv1D: channels^2 x taps weights."""
+    x = Layer("x", "InputLayer", {"batch_shape": [None, None, channels]})
+    conv = Layer("conv", "Conv1D", {"filters": channels, "kernel_size": (taps,),
+                                    "strides": (1,), "padding": "same"},
+                 (LayerCall((TensorRef("x"),)),),
+                 (np.zeros((taps, channels, channels), np.float32),
+                  np.zeros((channels,), np.float32)))
+    return ModelGraph((x, conv), (TensorRef("x"),), (TensorRef("conv"),))
+
+
+def cases(batch: int, *lengths: int, channels: int = 32) -> list[dict[str, np.ndarray]]:
+    rng = np.random.default_rng(0)
+    return [{"x": rng.normal(size=(batch, n, channels)).astype(np.float32)} for n in lengths]
+
+
+def test_small_cases_are_read_whole() -> None:
+    # 32 x 32 x 11 weights x (1000 + 1065 steps) x 4 rows: 9.3e7 multiply-adds
+    assert sampled(conv_model(), cases(4, 1000, 1065)) is None
+
+
+def test_large_cases_keep_a_different_row_of_each_for_the_plain_evaluators() -> None:
+    # 11,296 weights x 10,000 steps x 4 rows x 2 cases: 9.0e8, over a budget of 5e8
+    found = sampled_under(5e8, conv_model(), cases(4, 10_000, 10_000))
+    assert found is not None and found.rows == (0, 1)
+    assert found.note.startswith("1 of 4 rows of each case (a different row in each): the "
+                                 "cases cost 9.0e+08 multiply-adds, over the 5e+08")
+    given = cases(4, 10_000, 10_000)
+    cut = found.cases(given)
+    assert [c["x"].shape for c in cut] == [(1, 10_000, 32)] * 2
+    assert np.array_equal(cut[0]["x"][0], given[0]["x"][0])
+    assert np.array_equal(cut[1]["x"][0], given[1]["x"][1])
+
+
+def test_a_single_row_or_a_row_count_that_differs_between_inputs_is_read_whole() -> None:
+    assert sampled_under(0, conv_model(), cases(1, 10_000, 10_000)) is None
+    mixed = [{"x": np.zeros((4, 50, 32), np.float32), "y": np.zeros((2, 3), np.float32)}]
+    assert sampled_under(0, conv_model(), mixed) is None
+
+
+def test_a_graph_whose_cost_cannot_be_estimated_is_read_whole() -> None:
+    broken = ModelGraph((), (TensorRef("missing"),), (TensorRef("missing"),))
+    assert sampled_under(-1, broken, cases(4, 100)) is None
+
+
+def test_the_reference_and_the_probed_logits_are_cut_to_the_same_rows() -> None:
+    found = sampled_under(0, conv_model(), cases(3, 40, 50, 60))
+    assert found is not None and found.rows == (0, 1, 2)
+    series = [np.arange(3 * k).reshape(3, k) for k in (2, 3, 4)]
+    expected = found.expected(Expected({"y": series}, {"y": series}))
+    assert [a.tolist() for a in expected.outputs["y"]] == [[[0, 1]], [[3, 4, 5]], [[8, 9, 10, 11]]]
+    assert [a.shape for a in expected.logits["y"]] == [(1, 2), (1, 3), (1, 4)]
+    probe = found.probe(Probe(logits={0: {"y": series}, 1: {"y": series}}))
+    assert [a.tolist() for a in probe.logits[1]["y"]] == [a.tolist() for a in expected.logits["y"]]
+
+
+def sampled_under(budget: float, graph: ModelGraph,
+                  given: list[dict[str, np.ndarray]]) -> sampling.Sampled | None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sampling, "READ_WHOLE", budget)
+        return sampled(graph, given)
