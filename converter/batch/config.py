@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,9 @@ else:  # pragma: no cover - Python 3.10
 from converter.errors import ConverterError, UsageError
 from converter.options import ConvertOptions
 
-# Config key -> ConvertOptions field; flag spellings (dashes, "runtime", "timeout") accepted.
-FIELDS = {name: name for name in (
-    "to", "precision", "opset", "onnx_lowering", "calibration", "static_shape", "static_batch",
-    "static_length", "dynamic_length", "unroll_recurrent", "io_layout", "runtimes", "inputs",
-    "seed", "batch_size", "lengths", "timeout_s", "arch", "source_backend", "allow_lambda",
-    "custom_objects")}
+# Config key -> ConvertOptions field: every convert option but the output directory (the
+# batch's -o decides it); flag spellings (dashes, "runtime", "timeout") accepted.
+FIELDS = {f.name: f.name for f in fields(ConvertOptions) if f.name != "output_dir"}
 FIELDS |= {"runtime": "runtimes", "timeout": "timeout_s"}
 PATHS = ("arch", "inputs", "calibration")
 MODEL_KEYS = ("path", "name")

@@ -50,8 +50,30 @@ name = "saved_model"
                                                ("tflite",))
 
 
+def test_every_convert_option_is_a_batch_key(tmp_path: Path) -> None:
+    # The README promises "any convert option": power, per-layer and allow-inconclusive were
+    # once refused as unknown
+    path = config(tmp_path, """
+[defaults]
+power = "full"
+per-layer = true
+[[models]]
+path = "a.keras"
+allow_inconclusive = true
+output_dir = "elsewhere"
+""")
+    with pytest.raises(UsageError, match="unknown option 'output_dir'"):
+        read_config(path, Path("out"))
+    path.write_text(path.read_text().replace('output_dir = "elsewhere"\n', ""))
+    (model,) = read_config(path, Path("out"))
+    options = model.options
+    assert (options.power, options.per_layer, options.allow_inconclusive) == ("full", True, True)
+    assert options.output_dir == Path("out/a")
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("", "needs one or more [[models]] tables"),
+    ("[[models]]\npath = 'a.h5'\npower = 'some'\n", "models[0] (a): --power must be"),
     ("[[models]]\nname = 'x'\n", "models[0] needs path"),
     ("[defaults]\nprecison = 'fp16'\n[[models]]\npath = 'a.h5'\n",
      "[defaults]: unknown option 'precison'"),

@@ -131,28 +131,44 @@ def test_recurrent_loops_keep_their_numbers_from_1_to_10000_steps(tmp_path) -> N
 
 # kim_cnn: tf2onnx names its three branches' equal Squeeze axes differently in each run;
 # conv_bilstm: tf2onnx's own merge keeps the forward or the backward LSTM's slice name.
-@pytest.mark.parametrize("name", ["wavenet_block", "kim_cnn", "conv_bilstm"])
-def test_two_runs_write_byte_identical_files_and_reports(tmp_path, name: str) -> None:
-    # As two CI machines would run it: separate checkouts (cwd), the same relative -o.
-    digests, reports = [], []
-    for run in ("a", "b"):
-        cwd = tmp_path / run
-        cwd.mkdir()
-        subprocess.run(
-            [sys.executable, "-m", "converter", "convert", str(sample(f"{name}.h5")),
-             "-o", "out", "--runtime", "tflite-builtin", "--runtime", "ort-cpu",
+IDENTICAL = ["wavenet_block", "kim_cnn", "conv_bilstm"]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The same batch run twice as two CI machines would: separate checkouts (cwd), the same
+    relative -o, other hash seeds, nothing shared with this session's servers."""
+    lines = ["[defaults]", 'runtime = ["tflite-builtin", "ort-cpu"]',
              # --power auto runs planted copies only where they cost less than the check,
              # by the clock: on a busy machine two runs may decide differently
-             "--power", "full"],
-            cwd=cwd, check=True, capture_output=True,
+             'power = "full"']
+    for name in IDENTICAL:
+        lines += ["[[models]]", f"path = {json.dumps(str(sample(f'{name}.h5')))}"]
+    outs = []
+    for run in ("a", "b"):
+        cwd = tmp_path_factory.mktemp(f"run_{run}")
+        (cwd / "models.toml").write_text("\n".join(lines) + "\n")
+        done = subprocess.run(
+            [sys.executable, "-m", "converter", "batch", "models.toml", "-o", "out", "-q"],
+            cwd=cwd, capture_output=True, text=True,
             env={"PYTHONHASHSEED": run == "a" and "1" or "2", "PATH": "/usr/bin",
                  "PYTHONPATH": str(ROOT)})
-        out = cwd / "out"
+        assert done.returncode == 0, done.stdout + done.stderr
+        outs.append(cwd / "out")
+    return outs
+
+
+@pytest.mark.parametrize("name", IDENTICAL)
+def test_two_runs_write_byte_identical_files_and_reports(two_runs, name: str) -> None:
+    digests, reports = [], []
+    for out in (run / name for run in two_runs):
         digests.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest()
                         for p in sorted(out.iterdir()) if p.suffix != ".json"})
         reports.append(json.loads((out / "report.json").read_text()))
-    assert digests[0] == digests[1] and set(digests[0]) == {f"{name}.tflite", f"{name}.onnx"}
+    assert digests[0] == digests[1]  # the batch cache's key file included: the same inputs
+    assert set(digests[0]) == {f"{name}.tflite", f"{name}.onnx", ".converter-cache-key"}
     assert reports[0]["timings"] != {} and reports[0]["passed"]
+    assert all(c["power"]["planted"] for c in reports[0]["parity"])
     assert without_timings(reports[0]) == without_timings(reports[1])
 
 
