@@ -21,7 +21,7 @@ from converter.layers import holds_recurrent
 from converter.layers.recurrent_fused import fusion, recurrent_lowerings
 from converter.options import ConvertOptions
 
-__all__ = ["export", "stock_onnx", "tflite_name"]
+__all__ = ["export", "onnx_artifact", "stock_onnx", "tflite_name"]
 
 
 def tflite_name(stem: str, precision: str) -> str:
@@ -42,33 +42,38 @@ def export(
     specs, outputs = input_specs(graph), output_names(graph)
     names = tuple(s.name for s in specs)
     artifacts = []
-
-    def record(name: str, fmt: str, precision: str, data: bytes, counts: dict[str, int],
-               before: dict[str, int] | None = None, passes: dict[str, int] | None = None,
-               notes: tuple[str, ...] = ()) -> None:
-        (stage / name).write_bytes(data)
-        chosen = (*lowerings(passes or {}, data if fmt == "onnx" else None), *notes)
-        artifacts.append(Artifact(name, fmt, precision, len(data),
-                                  hashlib.sha256(data).hexdigest(), counts, names, outputs,
-                                  op_counts_before=before or {}, graph_passes=passes or {},
-                                  lowerings=chosen,
-                                  io=with_layouts(file_io(data, fmt), graph)))
-
     for precision in options.precision if "tflite" in options.to else ():
         # which LSTMs are fused depends on the file's precision (recurrent_fused)
         with fusion(precision):
             function = serving_function(models["tflite"], specs, outputs)
             data = tflite_contract(to_tflite(function, precision,
                                              samples(calibration or [], names)), names, outputs)
-        record(tflite_name(stem, precision), "tflite", precision, data, tflite_op_counts(data),
-               notes=recurrent_lowerings(models["tflite"]))
+        artifacts.append(written(stage / tflite_name(stem, precision), "tflite", precision, data,
+                                 graph, notes=recurrent_lowerings(models["tflite"])))
     if "onnx" in options.to:
-        stock = stock_onnx(models["onnx"], graph, options.opset)
-        data, passes = optimize(stock, options.onnx_lowering)
-        data = onnx_contract(data, names, outputs)
-        record(f"{stem}.onnx", "onnx", "fp32", data, onnx_op_counts(data),
-               onnx_op_counts(stock), passes)
+        artifacts.append(onnx_artifact(stock_onnx(models["onnx"], graph, options.opset), graph,
+                                       stage / f"{stem}.onnx", options.onnx_lowering))
     return artifacts
+
+
+def onnx_artifact(stock: bytes, graph: ModelGraph, path: Path, lowering: str) -> Artifact:
+    """tf2onnx's file through converter's ONNX passes with `lowering`, written to `path`."""
+    data, passes = optimize(stock, lowering)
+    data = onnx_contract(data, tuple(s.name for s in input_specs(graph)), output_names(graph))
+    return written(path, "onnx", "fp32", data, graph, onnx_op_counts(stock), passes)
+
+
+def written(path: Path, fmt: str, precision: str, data: bytes, graph: ModelGraph,
+            before: dict[str, int] | None = None, passes: dict[str, int] | None = None,
+            notes: tuple[str, ...] = ()) -> Artifact:
+    """Write one file and describe it (its name is its path's)."""
+    path.write_bytes(data)
+    counts = onnx_op_counts(data) if fmt == "onnx" else tflite_op_counts(data)
+    chosen = (*lowerings(passes or {}, data if fmt == "onnx" else None), *notes)
+    return Artifact(path.name, fmt, precision, len(data), hashlib.sha256(data).hexdigest(),
+                    counts, tuple(s.name for s in input_specs(graph)), output_names(graph),
+                    op_counts_before=before or {}, graph_passes=passes or {},
+                    lowerings=chosen, io=with_layouts(file_io(data, fmt), graph))
 
 
 def stock_onnx(model: Any, graph: ModelGraph, opset: int) -> bytes:
