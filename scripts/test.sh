@@ -13,9 +13,13 @@ if ! command -v chromium >/dev/null; then
     echo "test: no chromium and not root; the HTML report's browser test is skipped"
   fi
 fi
-# Types first: mypy (strict, configured in pyproject.toml) checks the whole package.
-echo "test: mypy --strict converter/"
-.venv/bin/python -m mypy || { echo "test: mypy found type errors" >&2; exit 1; }
+# Types: mypy (strict, configured in pyproject.toml) checks the whole package beside the
+# tests (its ~12 s overlap their start-up, when the cores are not yet busy); its verdict is
+# read after them, and type errors fail the run whatever the tests say.
+echo "test: mypy --strict converter/ (beside the tests)"
+types="$(mktemp)"
+.venv/bin/python -m mypy >"$types" 2>&1 &
+mypy_pid=$!
 # Tests run in parallel workers (pytest-xdist), one per core up to 4, each module's tests on
 # one worker (each worker imports TensorFlow and starts its own task servers: ~1.5 GiB);
 # TEST_WORKERS overrides, 0 runs them all in this process.
@@ -26,6 +30,16 @@ if [ "$workers" -gt 1 ]; then
 fi
 status=0
 .venv/bin/python -m pytest "${parallel[@]}" "$@" || status=$?
+typed=0
+wait "$mypy_pid" || typed=$?
+if [ "$typed" -ne 0 ]; then
+  cat "$types" >&2
+  echo "test: mypy found type errors" >&2
+  rm -f "$types"
+  exit 1
+fi
+echo "test: mypy: $(tail -n 1 "$types")"
+rm -f "$types"
 if [ "$status" -eq 5 ]; then
   echo "test: pytest collected no tests; that is a failure, not a pass" >&2
   exit 1
