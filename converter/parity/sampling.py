@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from converter.artifacts import ModelGraph
+from converter.graph.interface import input_specs
 from converter.parity.evidence import Probe
 from converter.parity.inputs import Case
 from converter.parity.judge import Expected, Series
@@ -57,11 +58,12 @@ class Sampled:
 def sampled(graph: ModelGraph, cases: list[Case]) -> Sampled | None:
     """The rows the plain evaluators read, or None where they read every row.
 
-    None where the cases cost at most READ_WHOLE, where a case has one row, or where the
+    None where the cases cost at most READ_WHOLE, where a case has one row, where the files
+    take a fixed batch (--static-shape: one row is not an input they accept), or where the
     cost cannot be estimated (the estimate then stays out of the way).
     """
     batches = [next(iter(case.values())).shape[0] if case else 0 for case in cases]
-    if not cases or min(batches) < 2 or any(
+    if not cases or min(batches) < 2 or fixed_batch(graph) or any(
             array.shape[:1] != (batch,) for case, batch in zip(cases, batches, strict=True)
             for array in case.values()):
         return None
@@ -76,6 +78,14 @@ def sampled(graph: ModelGraph, cases: list[Case]) -> Sampled | None:
                    f"1 of {max(batches)} rows of each case (a different row in each): the "
                    f"cases cost {cost:.1e} multiply-adds, over the {READ_WHOLE:.0e} a plain "
                    "evaluator reads whole; the optimised runtimes read every row")
+
+
+def fixed_batch(graph: ModelGraph) -> bool:
+    """Whether an input of the graph (and so of its files) has a static batch size."""
+    try:
+        return any(spec.shape[0] is not None for spec in input_specs(graph))
+    except KeyError:  # not a graph whose inputs can be read: the cost is not estimated either
+        return False
 
 
 def length(case: Case) -> int:

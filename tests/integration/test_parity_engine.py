@@ -253,3 +253,18 @@ def test_plain_evaluators_on_large_cases_read_one_row_of_each_and_still_catch(
     code, report = verify_cli("ecg_classifier", planted, "keras", "tflite-reference")
     assert code == 1 and report["parity"][0]["status"] == "failed", report["parity"]
     assert report["parity"][0]["localization"]["layer"] == "conv1"
+
+
+def test_plain_evaluators_read_every_row_of_a_file_with_a_fixed_batch(tmp_path,
+                                                                      monkeypatch) -> None:
+    # A --static-shape file takes its batch of 4 only: however large, every row is read
+    import converter.parity.sampling as sampling
+    from converter import convert
+
+    monkeypatch.setattr(sampling, "READ_WHOLE", 0.0)
+    result = convert(sample("tcn.keras"), ConvertOptions(
+        output_dir=tmp_path, runtimes=("tflite-reference", "onnx-reference"), power="off",
+        static_shape=True, static_batch=4, static_length=64))
+    assert result.passed, [c.reason for c in result.parity]
+    assert [c.runtime for c in result.parity] == ["tflite-reference", "onnx-reference"]
+    assert all("rows" not in c.facts and c.outputs[0].shape[0] == 4 for c in result.parity)

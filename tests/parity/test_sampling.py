@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -50,6 +52,14 @@ def test_a_single_row_or_a_row_count_that_differs_between_inputs_is_read_whole()
     assert sampled_under(0, conv_model(), cases(1, 10_000, 10_000)) is None
     mixed = [{"x": np.zeros((4, 50, 32), np.float32), "y": np.zeros((2, 3), np.float32)}]
     assert sampled_under(0, conv_model(), mixed) is None
+
+
+def test_files_with_a_fixed_batch_are_read_whole() -> None:
+    # --static-shape files take their batch only: one row is not an input they accept
+    graph = conv_model()
+    fixed = replace(graph, fixed_batch=4)  # as StaticShape leaves a graph
+    assert sampled_under(0, graph, cases(4, 100)) is not None
+    assert sampled_under(0, fixed, cases(4, 100)) is None
 
 
 def test_a_graph_whose_cost_cannot_be_estimated_is_read_whole() -> None:
