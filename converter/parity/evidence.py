@@ -43,13 +43,15 @@ class Probe:
     power_note: str = ""  # why no copies were planted (--power auto: they cost too much)
 
 
-def probe_file(artifact: Artifact, target: Path, workdir: Path, inputs: Path, cases: int,
-               squashed: tuple[Logits, ...], power: tuple[str, ...] | None,
-               timeout_s: float, budgeted: bool = False) -> Probe:
+def probe_file(artifact: Artifact, target: Path, workdir: Path,
+               inputs: tuple[Path, Path | None], cases: int, squashed: tuple[Logits, ...],
+               power: tuple[str, ...] | None, timeout_s: float,
+               budgeted: bool = False) -> Probe:
     """Run the probe task for one file; a probe that fails leaves a note, not an error.
 
-    `power`: the graph's weighted layers, which the defects are planted by (None: no power);
-    `budgeted`: only where the copies cost less than a check (--power auto).
+    `inputs`: the parity inputs, and the rows the copies run on where they are not all
+    (`sampling`); `power`: the graph's weighted layers, which the defects are planted by
+    (None: no power); `budgeted`: only where the copies cost less than a check (--power auto).
     """
     if artifact.format not in FILE_FORMATS or (power is None and not squashed):
         return Probe()
@@ -58,7 +60,8 @@ def probe_file(artifact: Artifact, target: Path, workdir: Path, inputs: Path, ca
     result = folder / "logits.npz"
     request = {"path": str(target), "format": artifact.format, "power": power is not None,
                "layers": list(power or ()),
-               "outputs": [x.output for x in squashed], "inputs": str(inputs),
+               "outputs": [x.output for x in squashed], "inputs": str(inputs[0]),
+               "copy_inputs": str(inputs[1]) if inputs[1] else None,
                "cases": cases, "result": str(result),
                "input_names": list(artifact.input_names),
                "feed_names": list(artifact.input_names),
@@ -91,10 +94,12 @@ def graph_logits(artifact: Artifact, outcome: WorkerOutcome,
 
 def finished(runtime: str, artifact: Artifact, outcome: WorkerOutcome, reference: WorkerOutcome,
              expected: Expected, found: Probe, squashed: tuple[Logits, ...],
-             reference_name: str, powered: bool = False) -> ParityCheck:
+             reference_name: str, powered: bool = False,
+             copies_expected: Expected | None = None) -> ParityCheck:
     """The check of one runtime on one artifact, with its logits and detection power.
 
-    `powered`: whether this check was to run the planted copies (--power).
+    `powered`: whether this check was to run the planted copies (--power);
+    `copies_expected`: the reference on the rows the copies ran on, where not `expected`'s.
     """
     logits = found.logits.get(0, {}) if artifact.format in FILE_FORMATS else graph_logits(
         artifact, outcome, squashed)
@@ -102,7 +107,7 @@ def finished(runtime: str, artifact: Artifact, outcome: WorkerOutcome, reference
     if check.status in ("passed", "failed", "inconclusive") and outcome.copies:
         power = power_of(check, artifact, found.defects, outcome.copies,
                          [found.logits.get(k + 1, {}) for k in range(len(outcome.copies))],
-                         expected)
+                         copies_expected or expected)
         check = replace(check, power=power)
     elif check.status in ("passed", "failed", "inconclusive") and powered and (
             outcome.power_note or found.power_note):

@@ -55,20 +55,25 @@ TRIAL_CASES = 1  # enough to rank the candidates; fewer reads
 def run(request: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
     """Plant the defect copies (when asked and affordable), then read the logits of every file.
 
-    With `budgeted` (--power auto) the copies are planted only where running them costs less
-    than a check of this file: this probe times reading the file over every case, and that
-    times the number of copies must fit in what it took from its start, less that warm-up
-    (`worker.power_cost`, which each check applies again to its own runtime).
+    The copies, and the trial copies the middle defects are chosen by, read `copy_inputs`
+    where given (some rows of each case, `sampling`), the file itself every row. With
+    `budgeted` (--power auto) the copies are planted only where running them costs less
+    than a check of this file: this probe times reading the file over the copies' cases, and
+    that times the number of copies must fit in what it took from its start, less that
+    warm-up (`worker.power_cost`, which each check applies again to its own runtime).
     """
     path, fmt = Path(request["path"]), request["format"]
     cases = read_cases(request)
+    copy_cases = read_cases({**request, "inputs": request["copy_inputs"]}) \
+        if request.get("copy_inputs") else cases
     names, squashed = request["artifact_outputs"], request["outputs"]
     read: Reader = ((lambda p, c: tflite_outputs(p, squashed, c, names)) if fmt == "tflite"
                     else (lambda p, c: onnx_outputs(p, squashed, c)))
     read(path, cases[:1])  # imports and a first run out of the way: then time one read
-    began = time.perf_counter()
-    base, located = read(path, cases)
-    own = time.perf_counter() - began
+    (base, located, own), copy_base = timed(read, path, cases), None
+    if copy_cases is not cases:  # what a copy costs is a read of the copies' cases
+        (copy_base, _, own) = timed(read, path, copy_cases)
+    copy_base = copy_base or base
     defects, note = [], ""
     if request["power"]:
         known = set(request["layers"])
@@ -76,16 +81,23 @@ def run(request: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
         check = time.time() - float(request.get("started") or time.time())
         note = power_cost(len(plan(layers)), request.get("budgeted", False), check, own)
         if not note:
-            first = {key: value for key, value in base.items() if key[0] < TRIAL_CASES}
-            chosen = middle(path, fmt, layers, read, cases[:TRIAL_CASES], workdir, first)
+            first = {key: value for key, value in copy_base.items() if key[0] < TRIAL_CASES}
+            chosen = middle(path, fmt, layers, read, copy_cases[:TRIAL_CASES], workdir, first)
             defects = plant(path, fmt, workdir, layers, chosen)
     found: dict[str, np.ndarray] = {}
     for index, target in enumerate([path, *(Path(d.path) for d in defects)] if squashed else []):
-        values = base if index == 0 else read(target, cases)[0]
+        values = base if index == 0 else read(target, copy_cases)[0]
         found |= {f"{index}/{case}/{name}": value for (case, name), value in values.items()
                   if name in located}
     save_arrays(Path(request["result"]), found)
     return {"defects": [asdict(d) for d in defects], "located": located, "power_note": note}
+
+
+def timed(read: Reader, path: Path, cases: Cases) -> tuple[Values, list[str], float]:
+    """One read of the file over `cases`: its values, the outputs unsquashed, its seconds."""
+    began = time.perf_counter()
+    values, located = read(path, cases)
+    return values, located, time.perf_counter() - began
 
 
 def read_cases(request: Mapping[str, Any]) -> Cases:

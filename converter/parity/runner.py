@@ -51,6 +51,7 @@ class WorkerJob:
     copies: tuple[str, ...] = ()
     logits: tuple[str, str, int] | None = None  # (runtime, logits graph, first logits output)
     budgeted: bool = False  # copies only where they cost less than the check (--power auto)
+    copy_inputs: Path | None = None  # the rows the copies run on, where not `inputs`
 
 
 def run_worker(job: WorkerJob, workdir: Path, timeout_s: float) -> WorkerOutcome:
@@ -63,7 +64,8 @@ def run_worker(job: WorkerJob, workdir: Path, timeout_s: float) -> WorkerOutcome
                "allow_lambda": job.allow_lambda,
                "feed_names": list(job.feed_names or job.input_names),
                "copies": list(job.copies), "logits": job.logits,
-               "budgeted": job.budgeted, "started": time.time()}
+               "budgeted": job.budgeted, "started": time.time(),
+               "copy_inputs": str(job.copy_inputs) if job.copy_inputs else None}
     outcome = run_task("converter.parity.worker", request, workdir, timeout_s,
                        env={"PYTHONFAULTHANDLER": "0"}, server=server_kind(job.runtime))
     if outcome.status != "ok":

@@ -32,7 +32,18 @@ class Sampled:
     """The row each case keeps for the plain evaluators, and the reason, for the report."""
 
     rows: tuple[int, ...]
-    note: str
+    read: str  # what is read, in words
+    why: str
+
+    @property
+    def note(self) -> str:
+        """What a plain evaluator's check read, and why (its `facts.rows`)."""
+        return f"{self.read}: {self.why}; the optimised runtimes read every row"
+
+    @property
+    def copies_note(self) -> str:
+        """What a check's planted copies read, and why (its `power.rows`)."""
+        return f"the planted copies read {self.read}: {self.why}"
 
     def cases(self, cases: list[Case]) -> list[Case]:
         """Each case cut to its row (a batch of one)."""
@@ -48,11 +59,6 @@ class Sampled:
         return replace(expected,
                        outputs={k: self.series(v) for k, v in expected.outputs.items()},
                        logits={k: self.series(v) for k, v in expected.logits.items()})
-
-    def probe(self, probe: Probe) -> Probe:
-        """A file's probed logits (the file's and its copies') on the same rows."""
-        return replace(probe, logits={index: {k: self.series(v) for k, v in found.items()}
-                                      for index, found in probe.logits.items()})
 
 
 def sampled(graph: ModelGraph, cases: list[Case]) -> Sampled | None:
@@ -75,9 +81,9 @@ def sampled(graph: ModelGraph, cases: list[Case]) -> Sampled | None:
     if cost <= READ_WHOLE:
         return None
     return Sampled(tuple(c % batch for c, batch in enumerate(batches)),
-                   f"1 of {max(batches)} rows of each case (a different row in each): the "
-                   f"cases cost {cost:.1e} multiply-adds, over the {READ_WHOLE:.0e} a plain "
-                   "evaluator reads whole; the optimised runtimes read every row")
+                   f"1 of {max(batches)} rows of each case (a different row in each)",
+                   f"the cases cost {cost:.1e} multiply-adds, over the {READ_WHOLE:.0e} a "
+                   "plain evaluator reads whole")
 
 
 def fixed_batch(graph: ModelGraph) -> bool:
@@ -92,3 +98,30 @@ def length(case: Case) -> int:
     """The case's sequence length: the steps of its first sequence input (1 where none)."""
     steps = [array.shape[1] for array in case.values() if np.ndim(array) >= 3]
     return int(steps[0]) if steps else 1
+
+
+def copies_sampled(rows: Sampled | None, precision: str) -> bool:
+    """Whether a file's planted copies run on the sampled rows (where the cases are large).
+
+    Only at absolute tolerances (fp32 files): there a defect caught on some rows is caught on
+    all of them, so the power measured is never more than the whole check's. A quantised
+    file's tolerance scales with the output range of the rows read: its copies read every row.
+    """
+    return rows is not None and precision == "fp32"
+
+
+def cut(expected: Expected, probe: Probe, rows: Sampled | None, copies: Sampled | None,
+        probed: bool) -> tuple[Expected, Expected, Probe]:
+    """The reference for a check and for its copies, and the probe's logits, on their rows.
+
+    `rows`: the rows the check read (None: every row); `copies`: those its copies ran on;
+    `probed`: whether the probe read the copies' logits on those rows already (its own
+    logits, key 0, always cover every row).
+    """
+    logits = {index: (rows if index == 0 else None if probed else copies)
+              for index in probe.logits}
+    return (rows.expected(expected) if rows else expected,
+            copies.expected(expected) if copies else expected,
+            replace(probe, logits={index: {k: cutter.series(v) for k, v in found.items()}
+                                   if (cutter := logits[index]) else found
+                                   for index, found in probe.logits.items()}))

@@ -24,7 +24,7 @@ from converter.parity.inputs import Case, Drawn, parity_cases
 from converter.parity.judge import Expected, expected_from
 from converter.parity.runner import WorkerJob, WorkerOutcome, run_worker
 from converter.parity.runtimes import REFERENCE, availability, create
-from converter.parity.sampling import Sampled, sampled
+from converter.parity.sampling import Sampled, copies_sampled, cut, sampled
 from converter.parity.source_layers import source_departure, with_departure
 from converter.report.progress import Silent, StageListener
 
@@ -149,16 +149,19 @@ def judged(plan: Plan, runtime: str, artifact: Artifact, outcome: WorkerOutcome,
            probe: Probe) -> ParityCheck:
     """One runtime's check against the rows it read, with what it read in its facts.
 
-    A plain evaluator on large cases reads one row of each (`sampling`).
+    On large cases a plain evaluator reads one row of each, and the planted copies of an
+    fp32 file run on those rows too (`sampling`).
     """
-    rows = plan.sampled_for(runtime)
-    if rows is not None:
-        expected, probe = rows.expected(expected), rows.probe(probe)
+    rows, probed = plan.sampled_for(runtime), plan.copies_sampled(artifact)
+    copies = rows or (plan.sampled if probed else None)
+    expected, copies_expected, probe = cut(expected, probe, rows, copies, probed)
     check = finished(runtime, artifact, outcome, reference[0], expected, probe, plan.squashed,
-                     reference[1], plan.power(runtime))
-    if rows is None or check.status not in ("passed", "failed", "inconclusive"):
+                     reference[1], plan.power(runtime), copies_expected)
+    if check.status not in ("passed", "failed", "inconclusive"):
         return check
-    return replace(check, facts={**check.facts, "rows": rows.note})
+    if copies and check.power and check.power["planted"]:
+        check = replace(check, power={**check.power, "rows": copies.copies_note})
+    return replace(check, facts={**check.facts, "rows": rows.note}) if rows else check
 
 
 def run_checks(plan: Plan, pairs: list[tuple[str, Artifact]], targets: dict[str, Path],
@@ -169,9 +172,11 @@ def run_checks(plan: Plan, pairs: list[tuple[str, Artifact]], targets: dict[str,
         told.begin(f"{runtime} on {artifact.path}")
         copies = tuple(d["path"] for d in probes[artifact.path].defects) if plan.power(
             runtime) else ()
-        outcome = outcome_of(plan.job(runtime, targets[artifact.path], artifact.input_names,
-                                      plan.feeds_for(runtime), copies), plan.workdir,
-                             plan.options)
+        job = plan.job(runtime, targets[artifact.path], artifact.input_names,
+                       plan.feeds_for(runtime), copies)
+        if copies and not plan.sampled_for(runtime) and plan.copies_sampled(artifact):
+            job = replace(job, copy_inputs=plan.sampled_inputs)
+        outcome = outcome_of(job, plan.workdir, plan.options)
         told.end(f"{runtime} on {artifact.path}",
                  "ran" if outcome.status == "ok" else outcome.status)
         return outcome
@@ -232,6 +237,10 @@ class Plan:
         """The rows a runtime reads where it does not read every row (`sampling`)."""
         return self.sampled if create(runtime).slow else None
 
+    def copies_sampled(self, artifact: Artifact) -> bool:
+        """Whether a file's planted copies run on the sampled rows (`sampling`)."""
+        return copies_sampled(self.sampled, artifact.precision)
+
     def feeds_for(self, runtime: str) -> Path | None:
         """The inputs file a runtime's check reads (None: every row, `inputs`)."""
         return self.sampled_inputs if self.sampled_for(runtime) else None
@@ -260,7 +269,9 @@ class Plan:
         """Each file's probe (logits, defect copies), two at a time."""
         def one(artifact: Artifact) -> Probe:
             weighted = tuple(x.name for x in self.graph.layers if x.weights)
-            return probe_file(artifact, targets[artifact.path], self.workdir, self.inputs,
+            return probe_file(artifact, targets[artifact.path], self.workdir,
+                              (self.inputs, self.sampled_inputs if self.copies_sampled(
+                                  artifact) else None),
                               len(self.cases), self.squashed,
                               weighted if artifact.path in powered else None,
                               self.options.timeout_s, self.options.power == "auto")

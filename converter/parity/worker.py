@@ -67,12 +67,18 @@ POWER_FREE_S = 2.0
 def planted(request: Mapping[str, Any], arrays: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     """The same check on each planted copy ("copy<k>/<case>/<output>"), or why not.
 
-    The first copy's time (imports done, a load and every case) is what each costs; with
+    The copies read `copy_inputs` where given (some rows of each case, `sampling`). The
+    first copy's time (imports done, a load and every case) is what each costs; with
     `budgeted` the rest run only if all of them cost less than the check itself, its process
     from its start (`started`) to here, or take at most POWER_FREE_S.
     """
+    import numpy as np
+
     from converter.parity.runtimes import create
 
+    if request.get("copy_inputs"):
+        with np.load(request["copy_inputs"], allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
     paths = request.get("copies") or ()
     check = time.time() - float(request.get("started") or time.time())
     found: dict[str, Any] = {}

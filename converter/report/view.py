@@ -235,12 +235,13 @@ def layer_tables(layers: Mapping[str, Any]) -> list[Table]:
 def note(check: Mapping[str, Any]) -> str:
     """Why a check did not pass, and where it first diverged when that was found.
 
-    A check that read some rows only (`parity.sampling`) says which.
+    A check, or its planted copies, that read some rows only (`parity.sampling`) says which.
     """
     where = check.get("localization") or {}
     layer = f"first diverging layer {where['layer']} ({where.get('class_name', '')})" \
         if where.get("layer") else ""
-    rows = (check.get("facts") or {}).get("rows", "")
+    rows = (check.get("facts") or {}).get("rows", "") or (check.get("power") or {}).get(
+        "rows", "")
     return "; ".join(part for part in (check.get("reason", ""), layer, rows) if part)
 
 

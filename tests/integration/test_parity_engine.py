@@ -233,7 +233,8 @@ def test_verify_writes_junit_and_html_for_a_planted_defect(converted, tmp_path) 
 def test_plain_evaluators_on_large_cases_read_one_row_of_each_and_still_catch(
         converted, tmp_path, monkeypatch) -> None:
     # Every case counts as large here: the reference kernels read row 0 of the first case and
-    # row 1 of the second, against the same rows of the reference and of the probed logits.
+    # row 1 of the second, against the same rows of the reference and of the probed logits;
+    # so do XNNPACK's planted copies, while its check reads every row.
     import converter.parity.sampling as sampling
 
     monkeypatch.setattr(sampling, "READ_WHOLE", 0.0)
@@ -248,6 +249,10 @@ def test_plain_evaluators_on_large_cases_read_one_row_of_each_and_still_catch(
     assert [o["logits"]["shape"][0] for o in checks["tflite-reference"]["outputs"]] == [1]
     assert "rows" not in checks["tflite-xnnpack"]["facts"]
     assert [o["shape"][0] for o in checks["tflite-xnnpack"]["outputs"]] == [4]
+    # the planted copies of the fp32 file run on the same rows (--power auto: XNNPACK's)
+    power = checks["tflite-xnnpack"]["power"]
+    assert power["rows"].startswith("the planted copies read 1 of 4 rows of each case")
+    assert power["caught"] == power["planted"] == 4, power
     planted = tmp_path / "ecg_classifier.tflite"
     plant_tflite(out / "ecg_classifier.tflite", planted, "conv1", DEFECTS["one-channel-x1.01"])
     code, report = verify_cli("ecg_classifier", planted, "keras", "tflite-reference")

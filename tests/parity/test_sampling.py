@@ -11,7 +11,7 @@ import converter.parity.sampling as sampling
 from converter.artifacts import Layer, LayerCall, ModelGraph, TensorRef
 from converter.parity.evidence import Probe
 from converter.parity.judge import Expected
-from converter.parity.sampling import sampled
+from converter.parity.sampling import copies_sampled, cut, sampled
 
 
 def conv_model(channels: int = 32, taps: int = 11) -> ModelGraph:
@@ -67,15 +67,45 @@ def test_a_graph_whose_cost_cannot_be_estimated_is_read_whole() -> None:
     assert sampled_under(-1, broken, cases(4, 100)) is None
 
 
-def test_the_reference_and_the_probed_logits_are_cut_to_the_same_rows() -> None:
+def test_the_reference_and_the_probed_logits_are_cut_to_the_rows_each_side_read() -> None:
     found = sampled_under(0, conv_model(), cases(3, 40, 50, 60))
     assert found is not None and found.rows == (0, 1, 2)
     series = [np.arange(3 * k).reshape(3, k) for k in (2, 3, 4)]
-    expected = found.expected(Expected({"y": series}, {"y": series}))
-    assert [a.tolist() for a in expected.outputs["y"]] == [[[0, 1]], [[3, 4, 5]], [[8, 9, 10, 11]]]
-    assert [a.shape for a in expected.logits["y"]] == [(1, 2), (1, 3), (1, 4)]
-    probe = found.probe(Probe(logits={0: {"y": series}, 1: {"y": series}}))
-    assert [a.tolist() for a in probe.logits[1]["y"]] == [a.tolist() for a in expected.logits["y"]]
+    one_row = [[[0, 1]], [[3, 4, 5]], [[8, 9, 10, 11]]]
+    reference = Expected({"y": series}, {"y": series})
+    whole = Probe(logits={0: {"y": series}, 1: {"y": series}})
+    # a plain evaluator: its check and its copies on one row, the copies probed on every row
+    check, copies, probe = cut(reference, whole, found, found, probed=False)
+    assert [a.tolist() for a in check.outputs["y"]] == one_row == [
+        a.tolist() for a in check.logits["y"]]
+    assert listed(copies) == listed(check)
+    assert [a.tolist() for a in probe.logits[0]["y"]] == one_row == [
+        a.tolist() for a in probe.logits[1]["y"]]
+    # an optimised runtime on an fp32 file: its check on every row, its copies (probed on
+    # the sampled rows already) on one
+    probed = Probe(logits={0: {"y": series}, 1: {"y": found.series(series)}})
+    check, copies, probe = cut(reference, probed, None, found, probed=True)
+    assert listed(check) == listed(reference)
+    assert [a.tolist() for a in copies.outputs["y"]] == one_row
+    assert listed(probe) == listed(probed)
+    # every row on both sides where nothing is sampled
+    check, copies, probe = cut(reference, whole, None, None, probed=False)
+    assert listed(check) == listed(copies) == listed(reference) and listed(probe) == listed(whole)
+
+
+def test_only_fp32_files_run_their_copies_on_the_sampled_rows() -> None:
+    found = sampled_under(0, conv_model(), cases(2, 40))
+    assert copies_sampled(found, "fp32") and not copies_sampled(None, "fp32")
+    assert not any(copies_sampled(found, p) for p in ("fp16", "int8-dynamic", "int8"))
+
+
+def listed(value: Expected | Probe) -> object:
+    """Expected's outputs and logits, or a Probe's logits, as lists (comparable with ==)."""
+    if isinstance(value, Probe):
+        return {k: {n: [a.tolist() for a in v] for n, v in found.items()}
+                for k, found in value.logits.items()}
+    return [{n: [a.tolist() for a in v] for n, v in part.items()}
+            for part in (value.outputs, value.logits)]
 
 
 def sampled_under(budget: float, graph: ModelGraph,

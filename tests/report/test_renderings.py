@@ -155,3 +155,14 @@ def test_the_verdict_says_whether_the_mobile_gpu_path_was_checked(
         "litert-gpu")] + [{"runtime": runtime, "artifact": "kim_cnn.tflite", "status": status,
                            "reason": reason} for runtime, status, reason in gpu]
     assert verdict({"report": passing}).endswith("; " + said)
+
+
+def test_a_check_that_read_some_rows_says_so_in_its_note() -> None:
+    from converter.report.view import note
+
+    assert note({"reason": "", "facts": {"rows": "1 of 4 rows of each case: why"}}) == \
+        "1 of 4 rows of each case: why"
+    assert note({"reason": "out: max abs 2", "facts": {},
+                 "power": {"rows": "the planted copies read 1 of 4 rows"}}) == \
+        "out: max abs 2; the planted copies read 1 of 4 rows"
+    assert note({"reason": "", "facts": {}, "power": None}) == ""
