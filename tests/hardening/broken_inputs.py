@@ -226,15 +226,15 @@ def zip_traversal(rng: random.Random, folder: Path, marker: Path) -> tuple[Path,
 def zip_bomb(rng: random.Random, folder: Path, marker: Path) -> tuple[Path, None]:
     source, path = picked(rng, folder, ".keras")
     member = rng.choice(["model.weights.h5", "config.json"])
-    with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w") as out:
+    # deflate level 1: the same zeros written 2.3x faster (96 or 512 MiB in 0.4 or 2.3 MB)
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(
+            path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
         for info in original.infolist():
             if info.filename != member:
                 out.writestr(info, original.read(info))
-        bomb = zipfile.ZipInfo(member)
-        bomb.compress_type = zipfile.ZIP_DEFLATED
-        with out.open(bomb, "w", force_zip64=True) as stream:
+        with out.open(member, "w", force_zip64=True) as stream:
             block = bytes(1 << 22)
-            for _ in range(rng.choice([24, 128])):  # 96 or 512 MiB of zeros in 0.1 or 0.5 MiB
+            for _ in range(rng.choice([24, 128])):
                 stream.write(block)
     return path, None
 
