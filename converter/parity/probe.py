@@ -70,10 +70,10 @@ def run(request: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
     read: Reader = ((lambda p, c: tflite_outputs(p, squashed, c, names)) if fmt == "tflite"
                     else (lambda p, c: onnx_outputs(p, squashed, c)))
     read(path, cases[:1])  # imports and a first run out of the way: then time one read
-    (base, located, own), copy_base = timed(read, path, cases), None
+    base, located, own = timed(read, path, cases)
+    copy_base = base
     if copy_cases is not cases:  # what a copy costs is a read of the copies' cases
-        (copy_base, _, own) = timed(read, path, copy_cases)
-    copy_base = copy_base or base
+        copy_base, _, own = timed(read, path, copy_cases)
     defects, note = [], ""
     if request["power"]:
         known = set(request["layers"])

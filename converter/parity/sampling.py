@@ -118,10 +118,11 @@ def cut(expected: Expected, probe: Probe, rows: Sampled | None, copies: Sampled 
     `probed`: whether the probe read the copies' logits on those rows already (its own
     logits, key 0, always cover every row).
     """
-    logits = {index: (rows if index == 0 else None if probed else copies)
-              for index in probe.logits}
+    def on_rows(index: int, found: dict[str, Series]) -> dict[str, Series]:
+        keep = rows if index == 0 else None if probed else copies
+        return {name: keep.series(series) for name, series in found.items()} if keep else found
+
     return (rows.expected(expected) if rows else expected,
             copies.expected(expected) if copies else expected,
-            replace(probe, logits={index: {k: cutter.series(v) for k, v in found.items()}
-                                   if (cutter := logits[index]) else found
+            replace(probe, logits={index: on_rows(index, found)
                                    for index, found in probe.logits.items()}))
