@@ -43,15 +43,15 @@ class Probe:
     power_note: str = ""  # why no copies were planted (--power auto: they cost too much)
 
 
-def probe_file(artifact: Artifact, target: Path, workdir: Path,
-               inputs: tuple[Path, Path | None], cases: int, squashed: tuple[Logits, ...],
-               power: tuple[str, ...] | None, timeout_s: float,
-               budgeted: bool = False) -> Probe:
+def probe_file(artifact: Artifact, target: Path, workdir: Path, inputs: Path, cases: int,
+               squashed: tuple[Logits, ...], power: tuple[str, ...] | None,
+               timeout_s: float, budgeted: bool = False,
+               copy_inputs: Path | None = None) -> Probe:
     """Run the probe task for one file; a probe that fails leaves a note, not an error.
 
-    `inputs`: the parity inputs, and the rows the copies run on where they are not all
-    (`sampling`); `power`: the graph's weighted layers, which the defects are planted by
-    (None: no power); `budgeted`: only where the copies cost less than a check (--power auto).
+    `power`: the graph's weighted layers, which the defects are planted by (None: no power);
+    `budgeted`: only where the copies cost less than a check (--power auto); `copy_inputs`:
+    the rows the copies run on where they are not all (`sampling`).
     """
     if artifact.format not in FILE_FORMATS or (power is None and not squashed):
         return Probe()
@@ -60,8 +60,8 @@ def probe_file(artifact: Artifact, target: Path, workdir: Path,
     result = folder / "logits.npz"
     request = {"path": str(target), "format": artifact.format, "power": power is not None,
                "layers": list(power or ()),
-               "outputs": [x.output for x in squashed], "inputs": str(inputs[0]),
-               "copy_inputs": str(inputs[1]) if inputs[1] else None,
+               "outputs": [x.output for x in squashed], "inputs": str(inputs),
+               "copy_inputs": str(copy_inputs) if copy_inputs else None,
                "cases": cases, "result": str(result),
                "input_names": list(artifact.input_names),
                "feed_names": list(artifact.input_names),

@@ -152,9 +152,9 @@ def judged(plan: Plan, runtime: str, artifact: Artifact, outcome: WorkerOutcome,
     On large cases a plain evaluator reads one row of each, and the planted copies of an
     fp32 file run on those rows too (`sampling`).
     """
-    rows, probed = plan.sampled_for(runtime), plan.copies_sampled(artifact)
-    copies = rows or (plan.sampled if probed else None)
-    expected, copies_expected, probe = cut(expected, probe, rows, copies, probed)
+    rows, copies = plan.sampled_for(runtime), plan.copy_rows(runtime, artifact)
+    expected, copies_expected, probe = cut(expected, probe, rows, copies,
+                                           plan.copies_sampled(artifact))
     check = finished(runtime, artifact, outcome, reference[0], expected, probe, plan.squashed,
                      reference[1], plan.power(runtime), copies_expected)
     if check.status not in ("passed", "failed", "inconclusive"):
@@ -172,11 +172,11 @@ def run_checks(plan: Plan, pairs: list[tuple[str, Artifact]], targets: dict[str,
         told.begin(f"{runtime} on {artifact.path}")
         copies = tuple(d["path"] for d in probes[artifact.path].defects) if plan.power(
             runtime) else ()
-        job = plan.job(runtime, targets[artifact.path], artifact.input_names,
-                       plan.feeds_for(runtime), copies)
-        if copies and not plan.sampled_for(runtime) and plan.copies_sampled(artifact):
-            job = replace(job, copy_inputs=plan.sampled_inputs)
-        outcome = outcome_of(job, plan.workdir, plan.options)
+        outcome = outcome_of(plan.job(runtime, targets[artifact.path], artifact.input_names,
+                                      plan.feeds_for(runtime), copies,
+                                      copy_inputs=plan.sampled_inputs if plan.copy_rows(
+                                          runtime, artifact) else None),
+                             plan.workdir, plan.options)
         told.end(f"{runtime} on {artifact.path}",
                  "ran" if outcome.status == "ok" else outcome.status)
         return outcome
@@ -241,6 +241,14 @@ class Plan:
         """Whether a file's planted copies run on the sampled rows (`sampling`)."""
         return copies_sampled(self.sampled, artifact.precision)
 
+    def copy_rows(self, runtime: str, artifact: Artifact) -> Sampled | None:
+        """The rows a check's planted copies read (None: every row).
+
+        The check's own where it reads some, else the sampled ones of an fp32 file.
+        """
+        return self.sampled_for(runtime) or (
+            self.sampled if self.copies_sampled(artifact) else None)
+
     def feeds_for(self, runtime: str) -> Path | None:
         """The inputs file a runtime's check reads (None: every row, `inputs`)."""
         return self.sampled_inputs if self.sampled_for(runtime) else None
@@ -257,24 +265,24 @@ class Plan:
 
     def job(self, runtime: str, target: Path, feed_names: tuple[str, ...] | None = None,
             feeds: Path | None = None, copies: tuple[str, ...] = (),
-            logits: tuple[str, str, int] | None = None) -> WorkerJob:
+            logits: tuple[str, str, int] | None = None,
+            copy_inputs: Path | None = None) -> WorkerJob:
         """One runtime on one target over the parity inputs."""
         return WorkerJob(runtime, str(target), self.loader, feeds or self.inputs,
                          len(self.cases), self.names, self.options.custom_objects,
                          self.options.allow_lambda, feed_names or self.names, copies, logits,
-                         budgeted=self.options.power == "auto")
+                         budgeted=self.options.power == "auto", copy_inputs=copy_inputs)
 
     def probes(self, artifacts: list[Artifact], targets: dict[str, Path],
                powered: set[str]) -> dict[str, Probe]:
         """Each file's probe (logits, defect copies), two at a time."""
         def one(artifact: Artifact) -> Probe:
             weighted = tuple(x.name for x in self.graph.layers if x.weights)
-            return probe_file(artifact, targets[artifact.path], self.workdir,
-                              (self.inputs, self.sampled_inputs if self.copies_sampled(
-                                  artifact) else None),
+            return probe_file(artifact, targets[artifact.path], self.workdir, self.inputs,
                               len(self.cases), self.squashed,
                               weighted if artifact.path in powered else None,
-                              self.options.timeout_s, self.options.power == "auto")
+                              self.options.timeout_s, self.options.power == "auto",
+                              self.sampled_inputs if self.copies_sampled(artifact) else None)
 
         with ThreadPoolExecutor(max_workers=2) as pool:
             return dict(zip((a.path for a in artifacts), pool.map(one, artifacts), strict=True))

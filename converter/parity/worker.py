@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 def run(request: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
     """Load the target, run every case, save the outputs."""
-    import numpy as np
-
     from converter.errors import NotApplicable
     from converter.graph.serialize import save_arrays
     from converter.parity.runtimes import availability, create
@@ -30,17 +28,26 @@ def run(request: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
     if missing:
         raise NotApplicable(missing)
     inject_fault(request["runtime"])
-    with np.load(request["inputs"], allow_pickle=False) as data:
-        arrays = {key: data[key] for key in data.files}
+    arrays = loaded(request["inputs"])
     runtime = create(request["runtime"])
     outputs = run_all(runtime, request, request["target"], arrays, "")
     drift = 0.0 if runtime.slow else repeat_drift(runtime, request, arrays, outputs)
-    copies, note = planted(request, arrays)
+    # the copies read some rows of each case where `copy_inputs` is given (`sampling`)
+    copies, note = planted(request, loaded(request["copy_inputs"])
+                           if request.get("copy_inputs") else arrays)
     if request.get("logits"):
         outputs |= logits_of(request, arrays)
     save_arrays(Path(request["outputs"]), outputs | copies)
     return {"facts": runtime.facts() | ({"repeat_max_abs": drift} if drift else {}),
             "power_note": note}
+
+
+def loaded(path: str) -> dict[str, Any]:
+    """Every array of an .npz inputs file, by key."""
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
 
 
 def repeat_drift(runtime: Runtime, request: Mapping[str, Any], arrays: Mapping[str, Any],
@@ -67,18 +74,12 @@ POWER_FREE_S = 2.0
 def planted(request: Mapping[str, Any], arrays: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     """The same check on each planted copy ("copy<k>/<case>/<output>"), or why not.
 
-    The copies read `copy_inputs` where given (some rows of each case, `sampling`). The
-    first copy's time (imports done, a load and every case) is what each costs; with
+    The first copy's time (imports done, a load and every case) is what each costs; with
     `budgeted` the rest run only if all of them cost less than the check itself, its process
     from its start (`started`) to here, or take at most POWER_FREE_S.
     """
-    import numpy as np
-
     from converter.parity.runtimes import create
 
-    if request.get("copy_inputs"):
-        with np.load(request["copy_inputs"], allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
     paths = request.get("copies") or ()
     check = time.time() - float(request.get("started") or time.time())
     found: dict[str, Any] = {}
