@@ -21,12 +21,14 @@ types="$(mktemp)"
 .venv/bin/python -m mypy >"$types" 2>&1 &
 mypy_pid=$!
 # Tests run in parallel workers (pytest-xdist), one per core up to 4, each module's tests on
-# one worker (each worker imports TensorFlow and starts its own task servers: ~1.5 GiB);
+# one worker, longest modules first (tests/conftest.py orders them; xdist's own reorder
+# would put the modules with the most tests first), each worker importing TensorFlow and
+# starting its own task servers (~1.5 GiB);
 # TEST_WORKERS overrides, 0 runs them all in this process.
 workers="${TEST_WORKERS:-$(( $(nproc) < 4 ? $(nproc) : 4 ))}"
 parallel=()
 if [ "$workers" -gt 1 ]; then
-  parallel=(-n "$workers" --dist loadscope)
+  parallel=(-n "$workers" --dist loadscope --no-loadscope-reorder)
 fi
 status=0
 .venv/bin/python -m pytest "${parallel[@]}" "$@" || status=$?

@@ -16,13 +16,24 @@ REAL_MODELS = ROOT.parent / "shared" / "real_models"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules with corpus sweeps (`slow`) first.
+    """The longest modules first: corpus sweeps (`slow`), then TensorFlow modules, most
+    tests first, then the unit modules.
 
-    Under pytest-xdist (scripts/test.sh: `--dist loadscope`, a module's tests on one worker,
-    so its module-scoped fixtures run once) a long module started last would run alone.
+    Under pytest-xdist (scripts/test.sh: `--dist loadscope --no-loadscope-reorder`, a
+    module's tests on one worker in this order, so its module-scoped fixtures run once) a
+    long module started last would run alone while the other workers wait.
     """
-    slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow)
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def cost(module: str) -> tuple[int, int]:
+        tests = modules[module]
+        kind = 0 if any(t.get_closest_marker("slow") for t in tests) else 1 if any(
+            t.get_closest_marker("tf") for t in tests) else 2
+        return kind, -len(tests)
+
+    items[:] = [item for module in sorted(modules, key=cost) for item in modules[module]]
 
 
 @pytest.fixture(scope="session", autouse=True)
