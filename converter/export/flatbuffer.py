@@ -16,6 +16,21 @@ def unpacked(data: bytes) -> Any:
     return schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
 
 
+def viewed(data: bytearray) -> Any:
+    """The file's schema accessors (`Model`) over `data`, nothing copied.
+
+    A vector's numpy view (`...AsNumpy()`) writes into `data`.
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    return schema.Model.GetRootAs(data, 0)
+
+
+def indices(vector: Any) -> tuple[int, ...]:
+    """A flatbuffer int vector's values (the schema gives 0 for an absent vector)."""
+    return () if isinstance(vector, int) else tuple(int(v) for v in vector)
+
+
 def packed(model: Any) -> bytes:
     """A schema object model as a .tflite flatbuffer."""
     import flatbuffers

@@ -13,6 +13,7 @@ most on the first parity case.
 
 from __future__ import annotations
 
+import struct
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from converter.export.flatbuffer import packed, text, unpacked
+from converter.export.flatbuffer import indices, text, viewed
 from converter.graph.serialize import save_arrays
 from converter.parity.defects import (
     CHANNEL,
@@ -157,14 +158,17 @@ def tflite_outputs(path: Path, squashed: list[str], cases: Cases,
     """
     from ai_edge_litert.interpreter import Interpreter
 
-    model = unpacked(path.read_bytes())
-    mappings = {text(t.name): t for t in model.signatureDefs[0].outputs}
-    order = output_keys({k: m.tensorIndex for k, m in mappings.items()},
-                        model.subgraphs[0].outputs)
+    data = bytearray(path.read_bytes())
+    model = viewed(data)
+    signature = model.SignatureDefs(0)
+    mappings = {text(m.Name()): m for m in
+                (signature.Outputs(k) for k in range(signature.OutputsLength()))}
+    order = output_keys({k: m.TensorIndex() for k, m in mappings.items()},
+                        indices(model.Subgraphs(0).OutputsAsNumpy()))
     keys = dict(zip(order, names, strict=True))
     removed = [name for key, name in keys.items()
-               if name in squashed and unsquash_tflite(model, mappings[key].tensorIndex)]
-    interpreter = Interpreter(model_content=packed(model))  # XNNPACK, as tflite-xnnpack runs
+               if name in squashed and unsquash_tflite(model, data, mappings[key])]
+    interpreter = Interpreter(model_content=bytes(data))  # XNNPACK, as tflite-xnnpack runs
     runner = interpreter.get_signature_runner(next(iter(interpreter.get_signature_list())))
     values: Values = {}
     for case, feeds in enumerate(cases):
@@ -174,29 +178,50 @@ def tflite_outputs(path: Path, squashed: list[str], cases: Cases,
     return values, removed
 
 
-def unsquash_tflite(model: Any, output: int) -> bool:
-    """Take out the squash that produces tensor `output` (past pass-through ops)."""
-    graph = model.subgraphs[0]
-    producers = {t: op for op in graph.operators for t in op.outputs}
+def unsquash_tflite(model: Any, data: bytearray, mapping: Any) -> bool:
+    """Make the signature output `mapping` read the logits under its squash, if it has one.
+
+    Found past pass-through ops. Edited in place (`viewed`): the squashing op's readers, the
+    graph's outputs and the signature read its input instead, and the op is dropped (left
+    in, unread, XNNPACK refuses the graph). A signature entry of tensor 0 is not stored
+    (the schema's default), so it cannot be edited in place: such an output keeps its squash.
+    """
+    graph = model.Subgraphs(0)
+    codes = [model.OperatorCodes(c) for c in range(model.OperatorCodesLength())]
+    ops = [graph.Operators(k) for k in range(graph.OperatorsLength())]
+    producers = {t: op for op in ops for t in indices(op.OutputsAsNumpy())}
 
     def code(op: Any) -> int:
-        entry = model.operatorCodes[op.opcodeIndex]
-        return int(max(entry.builtinCode, entry.deprecatedBuiltinCode))
+        entry = codes[op.OpcodeIndex()]
+        return int(max(entry.BuiltinCode(), entry.DeprecatedBuiltinCode()))
 
-    op = producers.get(output)
+    op = producers.get(mapping.TensorIndex())
     while op is not None and code(op) in TFLITE_PASS_THROUGH:
-        op = producers.get(op.inputs[0])
-    if op is None or code(op) not in TFLITE_SQUASH:
+        op = producers.get(indices(op.InputsAsNumpy())[0])
+    field = mapping._tab.Offset(6)  # TensorMap.tensor_index
+    if op is None or code(op) not in TFLITE_SQUASH or not field:
         return False
-    squashed, logits = op.outputs[0], op.inputs[0]
-    graph.operators = [x for x in graph.operators if x is not op]
-    for other in graph.operators:
-        other.inputs = [logits if t == squashed else t for t in other.inputs]
-    graph.outputs = [logits if t == squashed else t for t in graph.outputs]
-    for mapping in model.signatureDefs[0].outputs:
-        if mapping.tensorIndex == squashed:
-            mapping.tensorIndex = logits
+    squashed, logits = indices(op.OutputsAsNumpy())[0], indices(op.InputsAsNumpy())[0]
+    for vector in [graph.OutputsAsNumpy(), *(o.InputsAsNumpy() for o in ops if o is not op)]:
+        if not isinstance(vector, int):
+            vector[vector == squashed] = logits
+    if mapping.TensorIndex() == squashed:
+        struct.pack_into("<I", data, mapping._tab.Pos + field, logits)
+    drop_operator(data, graph, ops.index(op))
     return True
+
+
+def drop_operator(data: bytearray, graph: Any, index: int) -> None:
+    """Take operator `index` out of the subgraph's operator list, in place.
+
+    The list is a vector of offsets, each relative to its own slot: the ones after it move
+    one slot (4 bytes) down, so each points 4 bytes further, and the length shrinks by one.
+    """
+    field = graph._tab.Offset(10)  # SubGraph.operators
+    start, length = graph._tab.Vector(field), graph._tab.VectorLen(field)
+    slots = np.frombuffer(data, "<u4", length, start)
+    slots[index:length - 1] = slots[index + 1:length] + 4
+    struct.pack_into("<I", data, start - 4, length - 1)
 
 
 def onnx_outputs(path: Path, squashed: list[str], cases: Cases) -> tuple[Values, list[str]]:
