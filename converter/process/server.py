@@ -36,12 +36,14 @@ from typing import Any
 POLL_S = 0.005
 PARITY = "converter.parity"
 PRELOADS: dict[str, tuple[str, ...]] = {
-    "base": ("numpy", "onnx", "converter.process.child"),
-    "tensorflow": ("tensorflow", "keras", "tf_keras", "tf2onnx", "converter.build",
+    "base": ("numpy", "numpy.random", "onnx", "converter.process.child"),
+    "tensorflow": ("tensorflow", "keras", "tf_keras", "tf2onnx.convert", "converter.build",
+                   "ai_edge_litert.schema_py_generated",
                    "converter.export.write", "converter.export.worker",
                    f"{PARITY}.worker", f"{PARITY}.runtimes.keras_source",
                    f"{PARITY}.runtimes.keras_normalized", f"{PARITY}.source_layers"),
     "light": ("onnx.reference", "onnxruntime", "ai_edge_litert.interpreter",
+              "ai_edge_litert.compiled_model",
               "ai_edge_litert._pywrap_analyzer_wrapper",
               "onnxruntime.tools.mobile_helpers.usability_checker", f"{PARITY}.delegates",
               f"{PARITY}.worker", f"{PARITY}.probe", f"{PARITY}.runtimes.tflite_interpreter",
