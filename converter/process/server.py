@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-POLL_S = 0.005
 PARITY = "converter.parity"
 PRELOADS: dict[str, tuple[str, ...]] = {
     "base": ("numpy", "numpy.random", "onnx", "converter.process.child"),
@@ -52,6 +51,14 @@ PRELOADS: dict[str, tuple[str, ...]] = {
 }
 
 
+def wakeup_pipe() -> tuple[int, int]:
+    """The pipe SIGCHLD wakes the server through: both ends non-blocking."""
+    read, write = os.pipe()
+    for end_ in (read, write):
+        os.set_blocking(end_, False)
+    return read, write
+
+
 @dataclass
 class Client:
     """One connection: what it has sent but not finished, and its running children."""
@@ -66,11 +73,12 @@ class Client:
 class State:
     """What one server holds.
 
-    Its listener, its clients (the first is the owner) and the other kinds' servers forked
-    off this one.
+    Its listener, the pipe SIGCHLD wakes it through, its clients (the first is the owner)
+    and the other kinds' servers forked off this one.
     """
 
     listener: socket.socket
+    wakeup: tuple[int, int] = field(default_factory=wakeup_pipe)
     clients: list[Client] = field(default_factory=list)
     subservers: list[int] = field(default_factory=list)
 
@@ -88,22 +96,40 @@ def preload(kind: str) -> None:
 
 
 def serve(state: State) -> None:
-    """Accept clients and start a child per request line, until the owner leaves."""
+    """Accept clients and start a child per request line, until the owner leaves.
+
+    It sleeps until a client writes or a child ends: SIGCHLD writes to a pipe it also
+    waits on (`signal.set_wakeup_fd`), so a child that ends between two looks still wakes
+    it, and nothing polls while tasks run.
+    """
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(state.wakeup[1])
     while True:
-        busy = any(client.children for client in state.clients)
         here = [client for client in state.clients if not client.gone]
-        sockets = [state.listener, *(client.connection for client in here)]
-        ready, _, _ = select.select(sockets, [], [], POLL_S if busy else None)
-        if state.listener in ready:
+        sockets = [state.listener.fileno(), state.wakeup[0],
+                   *(client.connection.fileno() for client in here)]
+        ready, _, _ = select.select(sockets, [], [])
+        if state.wakeup[0] in ready:
+            drain(state.wakeup[0])
+        if state.listener.fileno() in ready:
             connection, _ = state.listener.accept()
             state.clients.append(Client(connection))
             tell(state.clients[-1], {"pid": os.getpid()})
-        for client in [c for c in here if c.connection in ready]:
+        for client in [c for c in here if c.connection.fileno() in ready]:
             if not receive(state, client):
                 if client is state.clients[0]:
                     return
                 drop(client)
         reap(state)
+
+
+def drain(descriptor: int) -> None:
+    """Empty the wakeup pipe (its bytes only say that a signal came)."""
+    try:
+        while os.read(descriptor, 4096):
+            pass
+    except BlockingIOError:
+        return
 
 
 def receive(state: State, client: Client) -> bool:
@@ -163,6 +189,10 @@ def run_child(request: Mapping[str, Any], state: State) -> int:
     from converter.process.child import main
 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for descriptor in state.wakeup:
+        os.close(descriptor)
     state.listener.close()
     for client in state.clients:
         if not client.gone:

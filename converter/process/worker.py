@@ -20,6 +20,7 @@ from __future__ import annotations
 import faulthandler
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -153,17 +154,32 @@ def run_forked(task: Callable[[], Mapping[str, Any]], timeout_s: float) -> Outco
 
 
 def wait(pid: int, timeout_s: float) -> int | None:
-    """A forked child's wait status, or None after killing it at the deadline."""
+    """A forked child's wait status, or None after killing it at the deadline.
+
+    Sleeps on the child's pidfd (Linux) until it ends; polls where there is none.
+    """
     deadline = time.monotonic() + timeout_s
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return status
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return None
-        time.sleep(POLL_S)
+    try:
+        handle: int | None = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        handle = None
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status
+            left = deadline - time.monotonic()
+            if left <= 0:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return None
+            if handle is None:
+                time.sleep(POLL_S)
+            else:
+                select.select([handle], [], [], left)
+    finally:
+        if handle is not None:
+            os.close(handle)
 
 
 def classified(code: int, answer_path: Path, stderr: str, seconds: float) -> Outcome:
