@@ -55,6 +55,11 @@ def convolve(x: Array, kernel: Array, config: Mapping[str, Any], groups: int = 1
     per_in, per_out = kernel.shape[1], kernel.shape[2] // groups
     out = np.zeros((*views[0].shape[:2], kernel.shape[2]), np.result_type(x, kernel))
     for view, weights in zip(views, kernel, strict=True):
+        if per_in == 1 < groups:  # depthwise: products per channel, no sums to order
+            batch, steps, _ = view.shape
+            out += np.einsum("btg,go->btgo", view, weights.reshape(groups, per_out)).reshape(
+                batch, steps, -1)
+            continue
         for g in range(groups):
             out[..., g * per_out:(g + 1) * per_out] += (
                 view[..., g * per_in:(g + 1) * per_in] @ weights[:, g * per_out:(g + 1) * per_out])
