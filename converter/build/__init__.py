@@ -122,11 +122,19 @@ def call_layer(
 
 
 def with_functions(config: dict[str, Any]) -> dict[str, Any]:
-    """A config whose activation names that only converter defines are the functions."""
+    """A config whose activation names that only converter defines are the functions, and
+    whose initializers are zeros.
+
+    Every weight is then set from the graph (`set_weights` refuses a layer whose weights
+    the file does not hold), so drawing random values first (a recurrent kernel's
+    orthogonal one takes a QR decomposition) would be work thrown away.
+    """
     out: dict[str, Any] = {}
     for key, value in config.items():
         if isinstance(value, str) and value in KERAS_FUNCTIONS and "activation" in key:
             out[key] = KERAS_FUNCTIONS[value]
+        elif key.endswith("_initializer") and value is not None:
+            out[key] = "zeros"
         elif isinstance(value, dict):
             out[key] = with_functions(value)
         else:
