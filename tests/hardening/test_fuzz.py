@@ -16,6 +16,9 @@ from tests.hardening.broken_inputs import MAKERS, generate
 from tests.hardening.harness import Result, Tally, run_cases
 
 SEED, COUNT = 20261126, 300
+# The accepted inputs are converted by the CLI, whose task servers import TensorFlow: a
+# TensorFlow module, ordered with them (tests/conftest.py), not after the unit modules.
+pytestmark = pytest.mark.tf
 
 
 @pytest.fixture(scope="module")
