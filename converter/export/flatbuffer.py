@@ -31,6 +31,12 @@ def indices(vector: Any) -> tuple[int, ...]:
     return () if isinstance(vector, int) else tuple(int(v) for v in vector)
 
 
+def operator_code(codes: list[Any], op: Any) -> int:
+    """An `Operator` accessor's builtin code, read through the model's `OperatorCode`s."""
+    entry = codes[op.OpcodeIndex()]
+    return int(max(entry.BuiltinCode(), entry.DeprecatedBuiltinCode()))
+
+
 def packed(model: Any) -> bytes:
     """A schema object model as a .tflite flatbuffer."""
     import flatbuffers

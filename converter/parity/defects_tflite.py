@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from converter.export.flatbuffer import indices, viewed
+from converter.export.flatbuffer import indices, operator_code, viewed
 from converter.parity.editable import Weighted, WeightFile
 
 # opcode -> (weight input, output-channel axis of the weight, bias input)
@@ -49,9 +49,8 @@ class TfliteEditable(WeightFile):
         self.tensors = [graph.Tensors(t) for t in range(graph.TensorsLength())]
         codes = [self.model.OperatorCodes(c) for c in range(self.model.OperatorCodesLength())]
         ops = [graph.Operators(k) for k in range(graph.OperatorsLength())]
-        operators = [Op(int(max(codes[op.OpcodeIndex()].BuiltinCode(),
-                                codes[op.OpcodeIndex()].DeprecatedBuiltinCode())),
-                        indices(op.InputsAsNumpy()), indices(op.OutputsAsNumpy())) for op in ops]
+        operators = [Op(operator_code(codes, op), indices(op.InputsAsNumpy()),
+                        indices(op.OutputsAsNumpy())) for op in ops]
         producers = {t: op for op in operators for t in op.outputs}
         readers: dict[int, list[Op]] = {}
         for op in operators:

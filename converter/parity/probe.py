@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from converter.export.flatbuffer import indices, text, viewed
+from converter.export.flatbuffer import indices, operator_code, text, viewed
 from converter.graph.serialize import save_arrays
 from converter.parity.defects import (
     CHANNEL,
@@ -190,16 +190,11 @@ def unsquash_tflite(model: Any, data: bytearray, mapping: Any) -> bool:
     codes = [model.OperatorCodes(c) for c in range(model.OperatorCodesLength())]
     ops = [graph.Operators(k) for k in range(graph.OperatorsLength())]
     producers = {t: op for op in ops for t in indices(op.OutputsAsNumpy())}
-
-    def code(op: Any) -> int:
-        entry = codes[op.OpcodeIndex()]
-        return int(max(entry.BuiltinCode(), entry.DeprecatedBuiltinCode()))
-
     op = producers.get(mapping.TensorIndex())
-    while op is not None and code(op) in TFLITE_PASS_THROUGH:
+    while op is not None and operator_code(codes, op) in TFLITE_PASS_THROUGH:
         op = producers.get(indices(op.InputsAsNumpy())[0])
     field = mapping._tab.Offset(6)  # TensorMap.tensor_index
-    if op is None or code(op) not in TFLITE_SQUASH or not field:
+    if op is None or operator_code(codes, op) not in TFLITE_SQUASH or not field:
         return False
     squashed, logits = indices(op.OutputsAsNumpy())[0], indices(op.InputsAsNumpy())[0]
     for vector in [graph.OutputsAsNumpy(), *(o.InputsAsNumpy() for o in ops if o is not op)]:
