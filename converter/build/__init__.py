@@ -106,7 +106,7 @@ def call_layer(
     args, kwargs = call_arguments([tensors[r] for r in call.inputs], call.list_input,
                                   call.kwargs)
     if layer.name not in objects:
-        config = with_functions({**layer.config, "name": layer.name})
+        config = buildable({**layer.config, "name": layer.name})
         try:
             objects[layer.name] = classes[layer.class_name].from_config(config)
         except (TypeError, ValueError) as exc:
@@ -121,9 +121,11 @@ def call_layer(
         tensors[TensorRef(layer.name, index, position)] = tensor
 
 
-def with_functions(config: dict[str, Any]) -> dict[str, Any]:
-    """A config whose activation names that only converter defines are the functions, and
-    whose initializers are zeros.
+def buildable(config: dict[str, Any]) -> dict[str, Any]:
+    """A layer config as build instantiates it.
+
+    Activation names that only converter defines become the functions, and initializers
+    become zeros.
 
     Every weight is then set from the graph (`set_weights` refuses a layer whose weights
     the file does not hold), so drawing random values first (a recurrent kernel's
@@ -136,7 +138,7 @@ def with_functions(config: dict[str, Any]) -> dict[str, Any]:
         elif key.endswith("_initializer") and value is not None:
             out[key] = "zeros"
         elif isinstance(value, dict):
-            out[key] = with_functions(value)
+            out[key] = buildable(value)
         else:
             out[key] = value
     return out
