@@ -38,18 +38,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def task_servers(request: pytest.FixtureRequest) -> Iterator[None]:
-    """One pair of warm task servers for a session that converts (it has `tf` tests).
+    """The warm task servers for a session that converts (it has `tf` tests).
 
     Every conversion's workers fork from them, as a batch's do: in-process conversions
-    share them, and the CLI's subprocesses join them through CONVERTER_SERVERS. A unit-only
-    session starts none.
+    share them, and the CLI's subprocesses join them through CONVERTER_SERVERS (a batch's
+    conversion processes fork from its "conversion" server). A unit-only session starts none.
     """
-    from converter.process.pool import warm_servers
+    from converter.process.pool import BATCH_KINDS, warm_servers
 
     if not any(item.get_closest_marker("tf") for item in request.session.items):
         yield
         return
-    with warm_servers(share=True):
+    with warm_servers(BATCH_KINDS, share=True):
         yield
 
 

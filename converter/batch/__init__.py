@@ -14,7 +14,7 @@ from converter.batch.config import read_config
 from converter.batch.run import run_model
 from converter.batch.shards import parse_shard
 from converter.errors import UsageError
-from converter.process.pool import warm_servers
+from converter.process.pool import BATCH_KINDS, warm_servers
 from converter.process.staging import write_atomically
 from converter.report.documents import Document, batch_document
 from converter.report.progress import Silent, StageListener
@@ -33,8 +33,9 @@ def run_batch(
     shards of one file are disjoint and together are the whole batch. `executor` "ray" runs
     each model as a Ray task (`ray_executor`) on the cluster at `address` (None: a local
     one) instead of `jobs` local threads. Locally every conversion still runs in a process
-    of its own, and its tasks fork from one pair of warm servers the batch starts
-    (process/pool.py): TensorFlow is imported once for the batch, not once per model.
+    of its own, forked from a warm "conversion" server, and its tasks fork from the warm
+    servers the batch starts (process/pool.py): TensorFlow is imported once for the batch,
+    not once per model, and converter's pipeline once, not once per model.
     """
     if jobs < 1:
         raise UsageError(f"-j {jobs}: the number of worker processes must be at least 1")
@@ -51,7 +52,7 @@ def run_batch(
 
         done = run_on_ray(models, use_cache, told, address)
     else:  # one warm pool for the batch: each conversion's tasks fork from its servers
-        with warm_servers(share=True), ThreadPoolExecutor(max_workers=jobs) as pool:
+        with warm_servers(BATCH_KINDS, share=True), ThreadPoolExecutor(max_workers=jobs) as pool:
             done = list(pool.map(lambda model: run_model(model, use_cache, told), models))
     document = batch_document(done)
     write_atomically(output_dir / "summary.json",

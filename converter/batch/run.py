@@ -37,14 +37,16 @@ def run_model(model: BatchModel, use_cache: bool, listener: StageListener) -> di
 
 
 def converted(model: BatchModel) -> dict[str, Any]:
-    """Convert in a fresh interpreter; a process that dies is that model's error.
+    """Convert in a process of its own; a process that dies is that model's error.
 
-    The worker enforces each stage's and each runtime's time limit itself, so the process
-    as a whole has none.
+    The process is a fork of the batch's "conversion" server (a fresh interpreter where none
+    runs: a Ray task). The worker enforces each stage's and each runtime's time limit
+    itself, so the process as a whole has none.
     """
     with tempfile.TemporaryDirectory(prefix="converter-batch-") as tmp:
         outcome = run_task("converter.batch.worker", {
-            "source": str(model.source), "options": jsonable(model.options)}, Path(tmp), None)
+            "source": str(model.source), "options": jsonable(model.options)}, Path(tmp), None,
+            server="conversion")
     if outcome.status == "ok":
         return dict(outcome.answer)
     reason = outcome.reason if outcome.status == "raised" else (

@@ -1,4 +1,4 @@
-"""One batch model, converted in its own interpreter (a `process.worker` task).
+"""One batch model, converted in a process of its own (a `process.worker` task).
 
 The request is the model's source and options as JSON; the answer is its batch entry. A
 crash of this process (a native library's segfault) is reported by the parent.

@@ -1,8 +1,9 @@
 """Warm task servers: each kind's libraries imported once per conversion, or once per batch.
 
 `warm_servers()` starts a "tensorflow" and a "light" server (server.py) for the work inside
-it, or, where an enclosing process already runs them (a batch: its conversions run in
-processes of their own), connects to those: their sockets are named in CONVERTER_SERVERS,
+it (a batch adds a "conversion" server, whose forks are its per-model processes), or, where
+an enclosing process already runs them (a batch: its conversions run in processes of their
+own), connects to those: their sockets are named in CONVERTER_SERVERS,
 which the owner sets for the processes it starts. `run_task` hands a task to the kind's
 server where one is connected, and starts a fresh interpreter where none is (or where the
 server has gone). The servers start in the background, so their imports overlap with
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 KINDS = ("tensorflow", "light")
+BATCH_KINDS = (*KINDS, "conversion")  # a batch's conversions fork from a server too
 ADDRESSES = "CONVERTER_SERVERS"  # "kind=socket path;..." of servers a process may join
 FRESH = "CONVERTER_FRESH_WORKERS"  # "1": every task in a fresh interpreter, no servers
 START_S = 600.0  # a server that has not started a task by then is given up on
@@ -55,14 +57,15 @@ class Ended:
 class Server:
     """This process's connection to one kind's server, and the tasks it has in hand.
 
-    A reader thread turns the server's lines into per-task queues; a task whose server ends
-    under it hears `Ended(None)`. `pid` is the server's, once it has said it (after its
-    imports); `ready` is set then, or when the server has gone.
+    `address` is its socket. A reader thread turns the server's lines into per-task queues;
+    a task whose server ends under it hears `Ended(None)`. `pid` is the server's, once it
+    has said it (after its imports); `ready` is set then, or when the server has gone.
     """
 
-    def __init__(self, kind: str, connection: socket.socket) -> None:
+    def __init__(self, kind: str, address: Path) -> None:
         self.kind = kind
-        self.connection = connection
+        self.address = address
+        self.connection = connected(address)
         self.pid = 0
         self.waiting: dict[str, queue.Queue[dict[str, Any]]] = {}
         self.ids = itertools.count()
@@ -200,7 +203,7 @@ def start(kinds: tuple[str, ...]) -> Owned:
         pass_fds=[listener.fileno() for listener in listeners.values()])
     servers = []
     for kind, listener in listeners.items():
-        servers.append(Server(kind, connected(folder / kind)))  # the first: the owner
+        servers.append(Server(kind, folder / kind))  # the first: the owner
         listener.close()
     return Owned(process, folder, servers)
 
@@ -226,24 +229,26 @@ def connected(path: Path) -> socket.socket:
     return connection
 
 
-def joined(kinds: tuple[str, ...]) -> list[Server] | None:
-    """Connections to the servers an enclosing process runs (CONVERTER_SERVERS), if any."""
+def joined(kinds: tuple[str, ...]) -> list[Server]:
+    """Connections to those of `kinds` an enclosing process serves (CONVERTER_SERVERS)."""
     addresses = dict(entry.partition("=")[::2] for entry in
                      os.environ.get(ADDRESSES, "").split(";") if entry)
-    if not addresses or any(kind not in addresses for kind in kinds):
-        return None
-    try:
-        return [Server(kind, connected(Path(addresses[kind]))) for kind in kinds]
-    except OSError:
-        return None
+    servers = []
+    for kind in kinds:
+        try:
+            servers.append(Server(kind, Path(addresses[kind])))
+        except (KeyError, OSError):  # not served there, or its server has gone
+            continue
+    return servers
 
 
 @contextmanager
 def warm_servers(kinds: tuple[str, ...] = KINDS, share: bool = False) -> Iterator[None]:
     """Serve the tasks started inside this block from warm servers.
 
-    Nested blocks share the servers; so do the processes started inside the block where
-    `share` is set (a batch's conversions): CONVERTER_SERVERS names them. With
+    A kind an enclosing block or process serves is joined, the others are started. Nested
+    blocks share the servers; so do the processes started inside the block where `share` is
+    set (a batch's conversions): CONVERTER_SERVERS names every server this process has. With
     CONVERTER_FRESH_WORKERS=1 none start: every task gets a fresh interpreter.
     """
     if os.environ.get(FRESH) == "1":
@@ -251,22 +256,22 @@ def warm_servers(kinds: tuple[str, ...] = KINDS, share: bool = False) -> Iterato
             yield
         return
     with _lock:
-        wanted = tuple(kind for kind in kinds if kind not in _active)
-        servers = joined(wanted) if wanted else []
-        owned = start(wanted) if servers is None else None
-        servers = owned.servers if owned is not None else servers or []
+        servers = joined(tuple(kind for kind in kinds if kind not in _active))
+        missing = tuple(k for k in kinds if k not in _active and k not in
+                        {server.kind for server in servers})
+        owned = start(missing) if missing else None
+        servers += owned.servers if owned is not None else []
         _active.update((server.kind, server) for server in servers)
         before = os.environ.get(ADDRESSES)
-        if share and owned is not None:
-            os.environ[ADDRESSES] = ";".join(f"{s.kind}={owned.folder / s.kind}"
-                                             for s in servers)
+        if share:
+            os.environ[ADDRESSES] = ";".join(f"{s.kind}={s.address}" for s in _active.values())
     try:
         yield
     finally:
         with _lock:
             for server in servers:
                 _active.pop(server.kind, None)
-            if share and owned is not None:
+            if share:
                 restore(before)
         if owned is not None:
             owned.close()

@@ -7,7 +7,9 @@ still ends in a process of its own: a crash, a hang or a kill is that child's, n
 server's. Two kinds exist because they must not meet in one process (LiteRT's GPU
 accelerator segfaults where TensorFlow is imported): "tensorflow" (build, export, the Keras
 references) and "light" (LiteRT, onnxruntime, the ONNX and NumPy references, the probes),
-which never imports it. One process imports what both use (NumPy, ONNX: a second apiece),
+which never imports it. A batch adds a third, "conversion" (its per-model conversion
+processes: converter's pipeline, which is a client of the other two and imports neither
+library). One process imports what both use (NumPy, ONNX: a second apiece),
 then forks the other kinds' servers off and becomes the first kind's; they end with it.
 
 Each kind listens on a Unix socket its owner (pool.py) bound and passed as FD. Every client
@@ -48,6 +50,10 @@ PRELOADS: dict[str, tuple[str, ...]] = {
               f"{PARITY}.worker", f"{PARITY}.probe", f"{PARITY}.runtimes.tflite_interpreter",
               f"{PARITY}.runtimes.onnxruntime_cpu", f"{PARITY}.runtimes.onnx_reference",
               f"{PARITY}.runtimes.numpy_reference", f"{PARITY}.runtimes.litert_gpu"),
+    "conversion": ("converter.batch.worker", "converter.api", "converter.process.watchdog",
+                   "converter.graph.pipeline", "converter.export.isolated",
+                   "converter.parity.stage", "converter.parity.delegates",
+                   "converter.parity.search"),
 }
 
 

@@ -161,3 +161,37 @@ def test_a_process_started_inside_a_shared_block_joins_its_servers(tmp_path: Pat
                            server="light")  # the owner's own tasks go on
         assert outcome.status == "ok"
     assert "CONVERTER_SERVERS" not in os.environ  # the block restores the environment
+
+
+PARTIAL = """
+import os, time
+from converter.process.pool import served, warm_servers
+with warm_servers(("light", "conversion"), share=True):
+    pids = []
+    for kind in ("light", "conversion"):
+        server = served(kind)
+        while not server.pid:
+            time.sleep(0.05)
+        pids.append(server.pid)
+    print(*pids, os.getpid(), flush=True)
+    print(*sorted(entry.partition("=")[0]
+                  for entry in os.environ["CONVERTER_SERVERS"].split(";")), flush=True)
+"""
+
+
+def test_a_block_joins_the_kinds_served_around_it_and_starts_the_rest(tmp_path: Path) -> None:
+    """A batch inside a converting process (the CLI under a session's servers): it joins
+    the "light" server it finds and starts only its "conversion" server, and names both to
+    the processes it starts."""
+    import subprocess
+    import sys
+
+    with warm_servers(("light",), share=True):
+        light = ready("light")
+        done = subprocess.run([sys.executable, "-c", PARTIAL], capture_output=True, text=True,
+                              timeout=300)
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()
+    joined, conversion, client = map(int, first.split())
+    assert joined == light and conversion not in (light, client)
+    assert second.split() == ["conversion", "light"]
