@@ -22,6 +22,7 @@ the owner's: when it closes, or on SIGTERM, the server kills what is left and en
 
 from __future__ import annotations
 
+import ctypes
 import faulthandler
 import importlib
 import json
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 PARITY = "converter.parity"
+PR_SET_PDEATHSIG = 1  # prctl(2)
 PRELOADS: dict[str, tuple[str, ...]] = {
     "base": ("numpy", "numpy.random", "onnx", "converter.process.child"),
     "tensorflow": ("tensorflow", "keras", "tf_keras", "tf2onnx.convert", "converter.build",
@@ -180,14 +182,33 @@ def end(*_: object) -> None:
 
 def start_child(request: Mapping[str, Any], state: State) -> int:
     """Fork the child that runs one task."""
+    server = os.getpid()
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
+            die_with(server)
             code = run_child(request, state)
         finally:
             os._exit(code)
     return pid
+
+
+def die_with(server: int) -> None:
+    """Have the kernel kill this child when its server ends, however that ends.
+
+    The server kills its children when it ends on its own or on SIGTERM, but not when it
+    is killed outright (its owner closing it while it says it is ready, an OOM kill): a
+    task then ran on as an orphan (a hung reference, for its whole time limit).
+    PR_SET_PDEATHSIG (Linux); a server gone before it took effect ends the child here.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the server's own kills remain
+        return
+    if os.getppid() != server:
+        os._exit(1)
 
 
 def run_child(request: Mapping[str, Any], state: State) -> int:
