@@ -163,8 +163,7 @@ def test_a_failed_export_does_not_wait_for_the_reference_running_beside_it(
 
     # The reference (runtime "keras") hangs; the export fails at once.
     monkeypatch.setenv("CONVERTER_INJECT_FAULT", "keras:hang")
-    mark = f"CONVERTER_TEST_MARK={tmp_path.name}-{os.getpid()}".encode()
-    monkeypatch.setenv(*mark.decode().split("="))  # in the environment of its servers
+    monkeypatch.setenv("CONVERTER_TEST_MARK", str(tmp_path))  # in its servers' environment
     monkeypatch.setattr(isolated, "export_target", refused)
     options = ConvertOptions(output_dir=tmp_path / "out", timeout_s=600)
     began = time.monotonic()
@@ -177,23 +176,11 @@ def test_a_failed_export_does_not_wait_for_the_reference_running_beside_it(
     # Nor did a forked child outlive its server (it is no descendant once orphaned): the
     # servers' own processes end at once, the hung child would sleep on for an hour.
     deadline = time.monotonic() + 120
-    while marked(mark) and time.monotonic() < deadline:
+    while processes_started_with(str(tmp_path)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert marked(mark) == []
+    assert processes_started_with(str(tmp_path)) == []
     assert not (tmp_path / "out").exists() and staged(tmp_path / "out") == []
 
-
-def marked(mark: bytes) -> list[int]:
-    """The living processes whose environment holds `mark`."""
-    found = []
-    for pid in living_processes():
-        try:
-            environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if mark in environment:
-            found.append(pid)
-    return found
 
 
 def descendants() -> list[str]:
