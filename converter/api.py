@@ -75,7 +75,8 @@ def convert(
 def load_options(options: ConvertOptions) -> LoadOptions:
     """How to read the source, from the conversion's options."""
     return LoadOptions(options.arch, options.source_backend, options.allow_lambda,
-                       resolve_custom_objects(options.custom_objects), options.timeout_s)
+                       resolve_custom_objects(options.custom_objects), options.timeout_s,
+                       options.custom_objects)
 
 
 def signature_only(loaded: LoadedModel) -> bool:

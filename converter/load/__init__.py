@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +19,8 @@ from converter.load.hdf5 import WEIGHTS_ONLY, read_hdf5
 from converter.load.isolated import load_in_child
 from converter.load.keras_zip import read_keras_zip
 from converter.load.plausible import check_plausible
+from converter.load.savedmodel_task import load_served
+from converter.process.pool import served
 from converter.process.worker import exception_record
 
 __all__ = ["LoadOptions", "load_path"]
@@ -25,26 +28,37 @@ __all__ = ["LoadOptions", "load_path"]
 
 @dataclass(frozen=True)
 class LoadOptions:
-    """How to read a source: its architecture file, backend override, Lambda opt-in."""
+    """How to read a source: its architecture file, backend override, Lambda opt-in.
+
+    `custom_objects` are the classes `custom_specs` ("module:Class") named, resolved here;
+    a reader in another process resolves the specs again.
+    """
 
     arch: Path | None = None
     source_backend: str | None = None
     allow_lambda: bool = False
     custom_objects: Mapping[str, Any] = field(default_factory=dict)
     timeout_s: float = 300.0
+    custom_specs: tuple[str, ...] = ()
 
 
 def load_path(path: Path, options: LoadOptions | None = None) -> LoadedModel:
     """Read a model file or directory without executing anything from it.
 
     HDF5 and .keras files are read in a forked child (isolated.py), so a reader that hangs
-    or crashes on a damaged file is a LoadError. A model whose sizes or weights cannot be a
-    working model is refused (plausible.py) before any layer is built.
+    or crashes on a damaged file is a LoadError. A SavedModel is read by the warm TensorFlow
+    server where one runs (savedmodel_task.py: this process then never imports TensorFlow).
+    A model whose sizes or weights cannot be a working model is refused (plausible.py)
+    before any layer is built.
     """
     options = options or LoadOptions()
     path = Path(path)
-    if detect_format(path) in ("hdf5", "keras-zip"):
+    kind = detect_format(path)
+    if kind in ("hdf5", "keras-zip"):
         return load_in_child(lambda: read_checked(path, options), path, options.timeout_s)
+    if kind == "savedmodel" and served("tensorflow") is not None:
+        with tempfile.TemporaryDirectory(prefix="converter-load-") as workdir:
+            return load_served(path, options, Path(workdir))
     return read_checked(path, options)
 
 

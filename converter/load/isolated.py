@@ -42,16 +42,17 @@ def load_in_child(read: Callable[[], LoadedModel], path: Path, timeout_s: float)
                        outcome.answer["loader"])
 
 
-def refusal(outcome: Outcome, path: Path, timeout_s: float) -> Exception:
+def refusal(outcome: Outcome, path: Path, timeout_s: float,
+            reader: str = "the HDF5 reader") -> Exception:
     """What a reading child that did not answer means."""
     if outcome.error is not None:
         return outcome.error
     if outcome.status == "timeout":
         return LoadError(f"{path}: reading it took longer than {timeout_s:g} s (--timeout); "
-                         "the HDF5 library stalled on it: the file is damaged")
+                         f"{reader} stalled on it: the file is damaged")
     if outcome.status == "crashed":
         name = outcome.reason.removeprefix("crashed: ")
-        return LoadError(f"{path}: the HDF5 reader crashed on it ({name}); the file is damaged")
+        return LoadError(f"{path}: {reader} crashed on it ({name}); the file is damaged")
     if outcome.bug:
         return InternalError(f"reading {path} raised {outcome.reason}", outcome.where)
     return LoadError(f"{path}: cannot be read as a Keras model ({outcome.reason}, in "

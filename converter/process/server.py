@@ -41,6 +41,7 @@ PR_SET_PDEATHSIG = 1  # prctl(2)
 PRELOADS: dict[str, tuple[str, ...]] = {
     "base": ("numpy", "numpy.random", "onnx", "converter.process.child"),
     "tensorflow": ("tensorflow", "keras", "tf_keras", "tf2onnx.convert", "converter.build",
+                   "converter.load.savedmodel_task", "converter.load.savedmodel",
                    "ai_edge_litert.schema_py_generated",
                    "converter.export.write", "converter.export.worker",
                    f"{PARITY}.worker", f"{PARITY}.runtimes.keras_source",
