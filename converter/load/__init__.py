@@ -10,18 +10,18 @@ from typing import Any
 
 from converter.artifacts import LoadedModel, ModelGraph, Provenance
 from converter.errors import InternalError, LoadError
+from converter.graph.serialize import load_graph
 from converter.load.architecture import read_architecture
 from converter.load.backend import decide_backend
 from converter.load.config_graph import graph_from_config
 from converter.load.detect import detect_format, file_sha256
 from converter.load.dialect import keras_major, layer_entries
 from converter.load.hdf5 import WEIGHTS_ONLY, read_hdf5
-from converter.load.isolated import load_in_child
+from converter.load.isolated import load_in_child, refusal
 from converter.load.keras_zip import read_keras_zip
 from converter.load.plausible import check_plausible
-from converter.load.savedmodel_task import load_served
 from converter.process.pool import served
-from converter.process.worker import exception_record
+from converter.process.worker import exception_record, run_task
 
 __all__ = ["LoadOptions", "load_path"]
 
@@ -60,6 +60,19 @@ def load_path(path: Path, options: LoadOptions | None = None) -> LoadedModel:
         with tempfile.TemporaryDirectory(prefix="converter-load-") as workdir:
             return load_served(path, options, Path(workdir))
     return read_checked(path, options)
+
+
+def load_served(path: Path, options: LoadOptions, workdir: Path) -> LoadedModel:
+    """The SavedModel at `path`, read by a child of the TensorFlow server (savedmodel_task)."""
+    request = {"path": str(path), "arch": str(options.arch) if options.arch else None,
+               "source_backend": options.source_backend, "allow_lambda": options.allow_lambda,
+               "custom_objects": list(options.custom_specs), "timeout_s": options.timeout_s}
+    outcome = run_task("converter.load.savedmodel_task", request, workdir, options.timeout_s,
+                       server="tensorflow")
+    if outcome.status != "ok":
+        raise refusal(outcome, path, options.timeout_s, "TensorFlow's SavedModel reader")
+    return LoadedModel(load_graph(workdir / "graph.json"),
+                       Provenance(**outcome.answer["provenance"]), outcome.answer["loader"])
 
 
 def read_checked(path: Path, options: LoadOptions) -> LoadedModel:
