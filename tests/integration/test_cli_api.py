@@ -67,25 +67,35 @@ def test_cli_bad_input_exit_3_one_line_nothing_written(tmp_path: Path, make, mes
 
 def test_cli_unsupported_model_exit_3_names_the_cause(tmp_path: Path) -> None:
     # An exporter refusal, planted in the export worker (channels_first, the old example,
-    # now converts): sitecustomize runs first in that process and replaces to_tflite. Fresh
-    # workers, so that the export has a process (and command line) of its own.
+    # now converts): sitecustomize runs first in every interpreter on this PYTHONPATH, and
+    # where converter.export.write gets imported (the CLI's own TensorFlow task server,
+    # whose forks export) its TFLite step refuses.
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(
-        "import sys\n"
-        "if 'converter.export.worker' in sys.orig_argv:\n"
-        "    import converter.export.write as export\n"
-        "    from converter.errors import ExportError\n"
-        "    def refuse(*args, **kwargs):\n"
-        "        raise ExportError(\"the TFLite converter refused the model: 'tf.Foo' op is "
-        "not builtin\")\n"
-        "    export.to_tflite = refuse\n")
+        "import importlib.abc, importlib.util, sys\n"
+        "class Plant(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name != 'converter.export.write':\n"
+        "            return None\n"
+        "        sys.meta_path.remove(self)\n"
+        "        spec = importlib.util.find_spec(name)\n"
+        "        run = spec.loader.exec_module\n"
+        "        def exec_module(module):\n"
+        "            run(module)\n"
+        "            from converter.errors import ExportError\n"
+        "            def refuse(*args, **kwargs):\n"
+        "                raise ExportError(\"the TFLite converter refused the model: 'tf.Foo' "
+        "op is not builtin\")\n"
+        "            module.to_tflite = refuse\n"
+        "        spec.loader.exec_module = exec_module\n"
+        "        return spec\n"
+        "sys.meta_path.insert(0, Plant())\n")
     out = tmp_path / "out"
     done = subprocess.run(
         [sys.executable, "-m", "converter", "convert", str(sample("text_conv1d.keras")), "-o",
          str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={"PYTHONPATH": f"{site}:{ROOT}", "PATH": "/usr/bin:/bin",
-             "CONVERTER_FRESH_WORKERS": "1"})
+        env={"PYTHONPATH": f"{site}:{ROOT}", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 3, done.stderr[-2000:]
     assert "the TFLite converter refused the model: 'tf.Foo' op" in done.stderr
     assert "Traceback" not in done.stderr
