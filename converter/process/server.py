@@ -8,9 +8,9 @@ server's. Two kinds exist because they must not meet in one process (LiteRT's GP
 accelerator segfaults where TensorFlow is imported): "tensorflow" (build, export, the Keras
 references) and "light" (LiteRT, onnxruntime, the ONNX and NumPy references, the probes),
 which never imports it. A batch adds a third, "conversion" (its per-model conversion
-processes: converter's pipeline, which is a client of the other two and imports neither
-library). One process imports what both use (NumPy, ONNX: a second apiece),
-then forks the other kinds' servers off and becomes the first kind's; they end with it.
+processes: converter's pipeline, a client of the other two that imports neither library).
+One process imports what every kind uses (NumPy, ONNX: a second apiece), then forks the
+other kinds' servers off and becomes the first kind's; they end with it.
 
 Each kind listens on a Unix socket its owner (pool.py) bound and passed as FD. Every client
 (the owner, or a batch's conversion processes) has a connection of its own; on it, one JSON
@@ -202,8 +202,9 @@ def die_with(server: int) -> None:
     """Have the kernel kill this child when its server ends, however that ends.
 
     The server kills its children when it ends on its own or on SIGTERM, but not when it
-    is killed outright (its owner closing it while it says it is ready, an OOM kill): a
-    task then ran on as an orphan (a hung reference, for its whole time limit).
+    is killed outright (by its owner, which has not yet heard that it is ready while it
+    already forks its first task; by the OOM killer): a task then ran on as an orphan (a
+    hung reference, for its whole time limit).
     PR_SET_PDEATHSIG (Linux); a server gone before it took effect ends the child here.
     """
     try:
