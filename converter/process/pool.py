@@ -5,10 +5,10 @@ it (a batch adds a "conversion" server, whose forks are its per-model processes)
 an enclosing process already runs them (a batch: its conversions run in processes of their
 own), connects to those: their sockets are named in CONVERTER_SERVERS, which the owner sets
 for the processes it starts. `run_task` hands a task to the kind's server where one is
-connected, and starts a fresh interpreter where none is (or where the server has gone). The servers start in the background, so their imports overlap with
-whatever the caller does before its first task; they end with the owner's block (the
-children a timeout left are killed by their server, and so are those of a client that went
-away).
+connected, and starts a fresh interpreter where none is (or where the server has gone).
+The servers start in the background, so their imports overlap with whatever the caller
+does before its first task; they end with the owner's block (the children a timeout left
+are killed by their server, and so are those of a client that went away).
 """
 
 from __future__ import annotations
