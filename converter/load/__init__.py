@@ -10,14 +10,13 @@ from typing import Any
 
 from converter.artifacts import LoadedModel, ModelGraph, Provenance
 from converter.errors import InternalError, LoadError
-from converter.graph.serialize import load_graph
 from converter.load.architecture import read_architecture
 from converter.load.backend import decide_backend
 from converter.load.config_graph import graph_from_config
 from converter.load.detect import detect_format, file_sha256
 from converter.load.dialect import keras_major, layer_entries
 from converter.load.hdf5 import WEIGHTS_ONLY, read_hdf5
-from converter.load.isolated import load_in_child, refusal
+from converter.load.isolated import load_in_child, refusal, taken_back
 from converter.load.keras_zip import read_keras_zip
 from converter.load.plausible import check_plausible
 from converter.process.pool import served
@@ -71,8 +70,7 @@ def load_served(path: Path, options: LoadOptions, workdir: Path) -> LoadedModel:
                        server="tensorflow")
     if outcome.status != "ok":
         raise refusal(outcome, path, options.timeout_s, "TensorFlow's SavedModel reader")
-    return LoadedModel(load_graph(workdir / "graph.json"),
-                       Provenance(**outcome.answer["provenance"]), outcome.answer["loader"])
+    return taken_back(outcome.answer, workdir)
 
 
 def read_checked(path: Path, options: LoadOptions) -> LoadedModel:

@@ -29,17 +29,22 @@ def load_in_child(read: Callable[[], LoadedModel], path: Path, timeout_s: float)
     with tempfile.TemporaryDirectory(prefix="converter-load-") as tmp:
         folder = Path(tmp)
 
-        def task() -> Mapping[str, Any]:
-            loaded = read()
-            save_graph(loaded.graph, folder / "graph.json")
-            return {"provenance": asdict(loaded.provenance), "loader": loaded.reference_loader}
-
-        outcome = run_forked(task, timeout_s)
+        outcome = run_forked(lambda: handed_over(read(), folder), timeout_s)
         if outcome.status != "ok":
             raise refusal(outcome, path, timeout_s)
-        graph = load_graph(folder / "graph.json")
-    return LoadedModel(graph, Provenance(**outcome.answer["provenance"]),
-                       outcome.answer["loader"])
+        return taken_back(outcome.answer, folder)
+
+
+def handed_over(loaded: LoadedModel, folder: Path) -> dict[str, Any]:
+    """In a reading process: the graph written to `folder`, the rest as its JSON answer."""
+    save_graph(loaded.graph, folder / "graph.json")
+    return {"provenance": asdict(loaded.provenance), "loader": loaded.reference_loader}
+
+
+def taken_back(answer: Mapping[str, Any], folder: Path) -> LoadedModel:
+    """In the parent: the LoadedModel a reading process handed over (`handed_over`)."""
+    return LoadedModel(load_graph(folder / "graph.json"), Provenance(**answer["provenance"]),
+                       answer["loader"])
 
 
 def refusal(outcome: Outcome, path: Path, timeout_s: float,

@@ -10,11 +10,10 @@ forked child does; its errors are the parent's to raise (`converter.load.load_se
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from converter.graph.serialize import save_graph
+from converter.load.isolated import handed_over
 
 
 def run(request: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
@@ -26,6 +25,4 @@ def run(request: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
     options = LoadOptions(Path(request["arch"]) if request["arch"] else None,
                           request["source_backend"], request["allow_lambda"],
                           resolve_custom_objects(specs), request["timeout_s"], specs)
-    loaded = read_checked(Path(request["path"]), options)
-    save_graph(loaded.graph, workdir / "graph.json")
-    return {"provenance": asdict(loaded.provenance), "loader": loaded.reference_loader}
+    return handed_over(read_checked(Path(request["path"]), options), workdir)
